@@ -1,0 +1,57 @@
+"""grpo-rewards: verifiers and composable reward functions for GRPO training.
+
+Public API::
+
+    from grpo_rewards import load_rewards
+    rs = load_rewards(["math", "format.think:0.2"])
+    trainer = GRPOTrainer(..., reward_funcs=rs.reward_funcs, args=GRPOConfig(reward_weights=rs.reward_weights))
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("grpo-rewards")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+from grpo_rewards.composition import ComponentSpec, Gate, RewardSpec, parse_reward_spec
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
+from grpo_rewards.errors import (
+    ConfigError,
+    GrpoRewardsError,
+    InputError,
+    MissingColumnError,
+    PluginLoadError,
+    UnknownVerifierError,
+    VerifierConflictError,
+)
+from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.plugins import get_registry
+from grpo_rewards.rewardset import BatchResult, RewardSet, completion_text, load_rewards
+
+__all__ = [
+    "__version__",
+    "BatchResult",
+    "ComponentSpec",
+    "ConfigError",
+    "Gate",
+    "GrpoRewardsError",
+    "InputError",
+    "MissingColumnError",
+    "Outcome",
+    "PluginLoadError",
+    "RewardSet",
+    "RewardSpec",
+    "Sample",
+    "Score",
+    "UnknownVerifierError",
+    "Verifier",
+    "VerifierConflictError",
+    "completion_text",
+    "get_registry",
+    "hookimpl",
+    "load_rewards",
+    "parse_reward_spec",
+]

@@ -1,0 +1,55 @@
+"""Exceptions raised by grpo-rewards. Each message says what went wrong, where, and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "GrpoRewardsError",
+    "ConfigError",
+    "UnknownVerifierError",
+    "VerifierConflictError",
+    "PluginLoadError",
+    "MissingColumnError",
+    "InputError",
+]
+
+
+class GrpoRewardsError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigError(GrpoRewardsError, ValueError):
+    """A reward specification or config file is invalid. The message names the key and file."""
+
+
+class UnknownVerifierError(ConfigError, KeyError):
+    """A reward name is not registered (the message suggests near misses and names broken plugins)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class VerifierConflictError(ConfigError):
+    """Two plugins registered the same verifier name."""
+
+
+class PluginLoadError(GrpoRewardsError):
+    """A plugin failed to import or to register; raised when one of its verifiers is requested."""
+
+
+class MissingColumnError(GrpoRewardsError, KeyError):
+    """A verifier needs a dataset column the row does not have."""
+
+    def __init__(self, column: str, available: Sequence[str]) -> None:
+        self.column = column
+        self.available = list(available)
+        super().__init__(column)
+
+    def __str__(self) -> str:
+        cols = ", ".join(self.available) if self.available else "(none)"
+        return f"missing column {self.column!r}; the row has: {cols}"
+
+
+class InputError(GrpoRewardsError, ValueError):
+    """An input file or row is malformed. The message names ``file:line``."""

@@ -1,0 +1,390 @@
+"""Plugin loading and the registry of verifiers, sandboxes and dataset sources.
+
+Loading is lazy and happens once per process (:func:`get_registry`). Built-in verifiers are
+plugins too: every module of :mod:`grpo_rewards.verifiers` (and :mod:`grpo_rewards.sandbox`,
+when present) is registered with the plugin manager before the entry points.
+
+Environment variables (read when the registry is first built):
+
+``GRPO_REWARDS_LOAD_PLUGINS``
+    unset: load every installed plugin; empty: load none; ``a,b``: load only these
+    (entry-point names or distribution names).
+``GRPO_REWARDS_DISABLE_PLUGINS``
+    ``a,b``: do not load these (entry-point names or distribution names).
+
+Both apply to installed (third-party) plugins; built-ins always load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata as md
+import inspect
+import logging
+import os
+import pkgutil
+import re
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from grpo_rewards import hookspecs
+from grpo_rewards.contract import Verifier
+from grpo_rewards.errors import (
+    ConfigError,
+    PluginLoadError,
+    UnknownVerifierError,
+    VerifierConflictError,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "PluginFailure",
+    "Entry",
+    "Registry",
+    "get_registry",
+    "reset_registry",
+    "plugin_manager",
+    "registered_plugin",
+]
+
+log = logging.getLogger("grpo_rewards")
+
+ENTRY_POINT_GROUP = "grpo_rewards"
+BUILTIN_PACKAGES = ("grpo_rewards.verifiers", "grpo_rewards.sandbox")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9_\-]+)*$")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Where a registration came from."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+
+    def describe(self) -> str:
+        if self.builtin:
+            return "built-in"
+        if self.distribution:
+            return f"{self.name} ({self.distribution} {self.version or ''})".replace(" )", ")")
+        return self.name
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that failed to import or register. ``grpo-rewards list`` shows these."""
+
+    plugin: PluginInfo
+    stage: str
+    error: str
+    traceback: str = ""
+
+    def describe(self) -> str:
+        return f"plugin {self.plugin.describe()} failed at {self.stage}: {self.error}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered verifier, sandbox or dataset source."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    plugin: PluginInfo
+
+
+@dataclass
+class Registry:
+    """What the loaded plugins registered. Obtain it with :func:`get_registry`."""
+
+    verifiers: dict[str, Entry] = field(default_factory=dict)
+    sandboxes: dict[str, Entry] = field(default_factory=dict)
+    dataset_sources: dict[str, Entry] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
+    failures: list[PluginFailure] = field(default_factory=list)
+    plugins: list[PluginInfo] = field(default_factory=list)
+
+    def _table(self, kind: str) -> dict[str, Entry]:
+        return {"verifier": self.verifiers, "sandbox": self.sandboxes, "dataset source": self.dataset_sources}[kind]
+
+    def get(self, kind: str, name: str) -> Entry:
+        """Look up a registration, raising a clear error for unknown, conflicting or broken names."""
+        if (kind, name) in self.conflicts:
+            who = " and ".join(e.plugin.describe() for e in self.conflicts[(kind, name)])
+            raise VerifierConflictError(
+                f"{kind} {name!r} is registered by more than one plugin: {who}. "
+                "Uninstall one of them or disable it with GRPO_REWARDS_DISABLE_PLUGINS."
+            )
+        table = self._table(kind)
+        if name in table:
+            return table[name]
+        msg = f"unknown {kind} {name!r}"
+        close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.6)
+        if close:
+            msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        msg += f" Known {kind}s: {', '.join(sorted(table)) or '(none)'}."
+        if self.failures:
+            msg += " Note: " + "; ".join(f.describe() for f in self.failures)
+            msg += ". The reward may come from a plugin that failed to load."
+        raise UnknownVerifierError(msg) if kind == "verifier" else ConfigError(msg)
+
+    def get_verifier(self, name: str) -> Entry:
+        return self.get("verifier", name)
+
+    def create_verifier(self, name: str, options: Mapping[str, Any] | None = None, where: str = "") -> Verifier:
+        """Instantiate verifier ``name`` with ``options``, reporting unknown options with near misses."""
+        entry = self.get_verifier(name)
+        opts = dict(options or {})
+        factory = entry.factory
+        where_s = f" ({where})" if where else ""
+        if isinstance(factory, type) and issubclass(factory, Verifier):
+            allowed = factory.option_defaults()
+            takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory.__init__).parameters.values())
+            if not takes_any:
+                for key in opts:
+                    if key not in allowed:
+                        hint = difflib.get_close_matches(key, list(allowed), n=1)
+                        raise ConfigError(
+                            f"verifier {name!r} has no option {key!r}{where_s}"
+                            + (f"; did you mean {hint[0]!r}?" if hint else "")
+                            + f" Its options: {', '.join(sorted(allowed)) or '(none)'}."
+                        )
+        try:
+            verifier = factory(**opts)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid options for verifier {name!r}{where_s}: {exc}") from exc
+        if not isinstance(verifier, Verifier):
+            raise PluginLoadError(
+                f"verifier {name!r} from {entry.plugin.describe()} returned {type(verifier).__name__}, not a Verifier"
+            )
+        return verifier
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_registry: Registry | None = None
+_extra_plugins: list[tuple[object, str]] = []
+
+
+def _new_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("grpo_rewards")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, with built-ins and allowed entry points loaded."""
+    get_registry()
+    assert _pm is not None
+    return _pm
+
+
+def _env_list(var: str) -> list[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+def _builtin_modules() -> Iterator[str]:
+    for pkg_name in BUILTIN_PACKAGES:
+        try:
+            pkg = importlib.import_module(pkg_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == pkg_name:
+                continue
+            raise
+        yield pkg_name
+        for mod in pkgutil.iter_modules(getattr(pkg, "__path__", []), prefix=pkg_name + "."):
+            if not mod.name.rsplit(".", 1)[-1].startswith("_"):
+                yield mod.name
+
+
+def _load(registry: Registry, pm: pluggy.PluginManager) -> None:
+    from grpo_rewards import __version__
+
+    infos: dict[str, PluginInfo] = {}
+
+    for modname in _builtin_modules():
+        info = PluginInfo(modname, "grpo-rewards", __version__, builtin=True)
+        try:
+            module = importlib.import_module(modname)
+        except Exception as exc:  # noqa: BLE001 - a broken built-in must not take the others down
+            registry.failures.append(
+                PluginFailure(info, "import", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            )
+            log.error("grpo-rewards: built-in plugin %s failed to import: %s", modname, exc)
+            continue
+        if pm.is_registered(module) or pm.get_plugin(modname) is not None:
+            continue
+        pm.register(module, name=modname)
+        infos[modname] = info
+
+    load_only = _env_list("GRPO_REWARDS_LOAD_PLUGINS")
+    disabled = set(_env_list("GRPO_REWARDS_DISABLE_PLUGINS") or [])
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        names = {ep.name, dist_name} - {None}
+        if load_only is not None and not names & set(load_only):
+            continue
+        if names & disabled:
+            continue
+        info = PluginInfo(ep.name, dist_name, version)
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # noqa: BLE001 - reported by name; other plugins keep working
+            registry.failures.append(
+                PluginFailure(info, "import", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            )
+            log.error("grpo-rewards: plugin %s failed to import: %s: %s", info.describe(), type(exc).__name__, exc)
+            continue
+        try:
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl with an unknown hook name
+            registry.failures.append(
+                PluginFailure(info, "register", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            )
+            log.error("grpo-rewards: plugin %s could not be registered: %s", info.describe(), exc)
+            continue
+        infos[ep.name] = info
+
+    for plugin, name in _extra_plugins:
+        if pm.get_plugin(name) is None:
+            pm.register(plugin, name=name)
+        infos[name] = PluginInfo(name)
+
+    registry.plugins = list(infos.values())
+    for hook_name, kind in (
+        ("register_verifiers", "verifier"),
+        ("register_sandboxes", "sandbox"),
+        ("register_dataset_sources", "dataset source"),
+    ):
+        _call_register_hook(registry, pm, hook_name, kind, infos)
+
+
+def _entry_points() -> list[md.EntryPoint]:
+    return list(md.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _call_register_hook(
+    registry: Registry, pm: pluggy.PluginManager, hook_name: str, kind: str, infos: dict[str, PluginInfo]
+) -> None:
+    hook = getattr(pm.hook, hook_name)
+    failed = {f.plugin.name for f in registry.failures}
+    for impl in reversed(hook.get_hookimpls()):  # registration order
+        info = infos.get(impl.plugin_name, PluginInfo(impl.plugin_name))
+        if info.name in failed:
+            continue
+
+        def register(
+            factory: Callable[..., Any],
+            name: str | None = None,
+            description: str | None = None,
+            *,
+            _info: PluginInfo = info,
+        ) -> None:
+            _register(registry, kind, factory, name, description, _info)
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:  # noqa: BLE001 - attributed and reported, others keep working
+            registry.failures.append(
+                PluginFailure(info, hook_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            )
+            log.error("grpo-rewards: plugin %s failed in %s: %s", info.describe(), hook_name, exc)
+
+
+def _register(
+    registry: Registry,
+    kind: str,
+    factory: Callable[..., Any],
+    name: str | None,
+    description: str | None,
+    info: PluginInfo,
+) -> None:
+    if name is None:
+        name = getattr(factory, "name", None)
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(
+            f"plugin {info.describe()} registered a {kind} with an invalid name {name!r}: "
+            "use lowercase letters, digits, '_', '-' and dots"
+        )
+    if not callable(factory):
+        raise ConfigError(f"plugin {info.describe()} registered {kind} {name!r} with a non-callable factory")
+    if description is None:
+        description = getattr(factory, "description", "") or (factory.__doc__ or "").strip().split("\n")[0]
+    entry = Entry(kind, name, factory, description or "", info)
+    table = registry._table(kind)
+    key = (kind, name)
+    if key in registry.conflicts:
+        registry.conflicts[key].append(entry)
+    elif name in table:
+        registry.conflicts[key] = [table.pop(name), entry]
+        log.error(
+            "grpo-rewards: %s %r registered by both %s and %s; using it is an error",
+            kind,
+            name,
+            registry.conflicts[key][0].plugin.describe(),
+            info.describe(),
+        )
+    else:
+        table[name] = entry
+
+
+def get_registry() -> Registry:
+    """Return the process-wide registry, loading plugins on first use."""
+    global _pm, _registry
+    if _registry is not None:
+        return _registry
+    with _lock:
+        if _registry is None:
+            pm = _new_plugin_manager()
+            reg = Registry()
+            _load(reg, pm)
+            _pm, _registry = pm, reg
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget the loaded plugins; the next :func:`get_registry` loads them again (reads env vars anew)."""
+    global _pm, _registry
+    with _lock:
+        _pm, _registry = None, None
+
+
+@contextmanager
+def registered_plugin(plugin: object, name: str | None = None) -> Iterator[Registry]:
+    """Register ``plugin`` (a module, class or object with hookimpls) for the duration of a block.
+
+    Intended for tests::
+
+        with registered_plugin(MyPlugin(), name="my-plugin") as registry:
+            assert "shout" in registry.verifiers
+    """
+    name = name or str(getattr(plugin, "__name__", type(plugin).__name__))
+    with _lock:
+        _extra_plugins.append((plugin, name))
+        reset_registry()
+    try:
+        yield get_registry()
+    finally:
+        with _lock:
+            _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
+            reset_registry()

@@ -1,0 +1,385 @@
+"""Reward sets: the composed components, scored together, exposed to TRL.
+
+:func:`load_rewards` turns a specification into a :class:`RewardSet` whose ``reward_funcs`` and
+``reward_weights`` go straight into ``GRPOTrainer(reward_funcs=...)`` and
+``GRPOConfig(reward_weights=...)``. All reward functions of a set share one engine, so a
+component gated on ``math`` does not verify the batch a second time: each TRL batch is scored
+once per component and cached.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
+from grpo_rewards.errors import ConfigError, MissingColumnError
+from grpo_rewards.plugins import get_registry
+
+__all__ = ["RewardSet", "BatchResult", "load_rewards", "completion_text"]
+
+log = logging.getLogger("grpo_rewards")
+
+# Keyword arguments TRL passes that are not dataset columns.
+RESERVED_KWARGS = frozenset(
+    {"prompts", "completions", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments"}
+)
+_CACHE_BATCHES = 8
+
+
+def completion_text(completion: Any) -> str:
+    """The text to score: a string as is; for a conversational completion (a list of message
+    dicts), the content of the last assistant message (text parts joined)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        completion = [completion]
+    if isinstance(completion, Sequence):
+        for msg in reversed(completion):
+            if isinstance(msg, Mapping) and msg.get("role", "assistant") == "assistant":
+                content = msg.get("content", "")
+                if content is None:
+                    return ""
+                if isinstance(content, str):
+                    return content
+                if isinstance(content, Sequence):  # [{"type": "text", "text": ...}, ...]
+                    parts = [p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text"]
+                    return "".join(str(p) for p in parts)
+                raise TypeError(f"assistant message content has type {type(content).__name__}")
+        raise ValueError("conversational completion has no assistant message")
+    raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}")
+
+
+@dataclass
+class BatchResult:
+    """Scores of one batch: per component, one :class:`Score` per sample, and the final values."""
+
+    components: list[ComponentSpec]
+    scores: dict[str, list[Score]]
+    values: dict[str, list[float | None]]
+    totals: list[float | None] = field(default_factory=list)
+
+
+class _Batch:
+    __slots__ = ("samples", "invalid", "key")
+
+    def __init__(self, samples: list[Sample], invalid: dict[int, Score], key: str) -> None:
+        self.samples = samples
+        self.invalid = invalid
+        self.key = key
+
+
+def _fingerprint(texts: Sequence[str], prompts: Sequence[Any] | None, rows: Sequence[Mapping[str, Any]]) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([texts, prompts, rows], default=repr, sort_keys=True).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _group_ids(prompts: Sequence[Any] | None, n: int) -> list[int]:
+    if prompts is None:
+        return [0] * n
+    ids: dict[str, int] = {}
+    out = []
+    for p in prompts:
+        k = json.dumps(p, default=repr, sort_keys=True)
+        out.append(ids.setdefault(k, len(ids)))
+    return out
+
+
+class RewardSet:
+    """A composed set of reward components. Create it with :func:`load_rewards`.
+
+    :ivar reward_funcs: one picklable callable per component, for ``GRPOTrainer(reward_funcs=)``.
+    :ivar async_reward_funcs: the same as ``async`` callables (TRL runs those concurrently).
+    :ivar reward_weights: one weight per component, for ``GRPOConfig(reward_weights=)``.
+    """
+
+    def __init__(self, spec: RewardSpec) -> None:
+        self.spec = spec
+        self._verifiers: dict[str, Verifier] | None = None
+        self._init_runtime()
+        self._instantiate()  # validate names and options now, not mid-training
+        self._order = self._topological_order()
+        from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
+
+        self.reward_funcs = [RewardFunction(self, c.name) for c in spec.components]
+        self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in spec.components]
+        _live_sets.add(self)
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _init_runtime(self) -> None:
+        self._cache: OrderedDict[tuple[str, str], list[Score]] = OrderedDict()
+        self._lock = threading.RLock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self._seen_outcomes: dict[str, set[Outcome]] = {}
+
+    def _instantiate(self) -> dict[str, Verifier]:
+        if self._verifiers is None:
+            reg = get_registry()
+            verifiers = {}
+            for c in self.spec.components:
+                verifiers[c.name] = reg.create_verifier(c.verifier, c.options, where=c.where)
+            self._verifiers = verifiers
+        return self._verifiers
+
+    def _deps(self, comp: ComponentSpec) -> list[str]:
+        deps = list(self._instantiate()[comp.name].dependencies())
+        if comp.gate is not None:
+            deps.append(comp.gate.on)
+        return deps
+
+    def _topological_order(self) -> list[str]:
+        names = {c.name: c for c in self.spec.components}
+        for c in self.spec.components:
+            for d in self._deps(c):
+                if d not in names:
+                    raise ConfigError(
+                        f"{c.where}: component {c.name!r} needs the scores of {d!r}, which is not in this reward set; "
+                        f"add it (with weight 0 if it should not count) or change the option"
+                    )
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(n: str, path: list[str]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                raise ConfigError(f"{self.spec.source}: dependency cycle: {' -> '.join([*path, n])}")
+            state[n] = 1
+            for d in self._deps(names[n]):
+                visit(d, [*path, n])
+            state[n] = 2
+            order.append(n)
+
+        for c in self.spec.components:
+            visit(c.name, [])
+        return order
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Verifiers may hold pools or processes: re-create them after unpickling.
+        return {"spec": self.spec, "_order": self._order}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
+
+        self.spec = state["spec"]
+        self._order = state["_order"]
+        self._verifiers = None
+        self._init_runtime()
+        self.reward_funcs = [RewardFunction(self, c.name) for c in self.spec.components]
+        self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in self.spec.components]
+        _live_sets.add(self)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    @property
+    def components(self) -> list[ComponentSpec]:
+        return list(self.spec.components)
+
+    @property
+    def names(self) -> list[str]:
+        return self.spec.names
+
+    @property
+    def reward_weights(self) -> list[float]:
+        return [c.weight for c in self.spec.components]
+
+    def component(self, name: str) -> ComponentSpec:
+        for c in self.spec.components:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def verifier(self, name: str) -> Verifier:
+        """The verifier instance behind component ``name``."""
+        return self._instantiate()[name]
+
+    def required_columns(self) -> dict[str, list[str]]:
+        """Dataset columns each component reads, so trainers can check a dataset up front."""
+        return {c.name: list(self._instantiate()[c.name].required_columns()) for c in self.spec.components}
+
+    def score(
+        self,
+        completions: Sequence[Any],
+        *,
+        prompts: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        columns: Mapping[str, Sequence[Any]] | None = None,
+    ) -> BatchResult:
+        """Score a batch through every component (the path both TRL and the CLI take).
+
+        ``columns`` maps column names to lists with one item per completion.
+        """
+        batch = self._make_batch(completions, prompts, completion_ids, columns or {})
+        scores = {name: self._component_scores(batch, name) for name in self._order}
+        values = {c.name: [self._final_value(c, s) for s in scores[c.name]] for c in self.spec.components}
+        totals: list[float | None] = []
+        for i in range(len(batch.samples)):
+            parts = [c.weight * v for c in self.spec.components if (v := values[c.name][i]) is not None]
+            totals.append(sum(parts) if parts else None)
+        return BatchResult(list(self.spec.components), {n: scores[n] for n in self.names}, values, totals)
+
+    def close(self) -> None:
+        """Release verifier resources (worker pools, sandboxes)."""
+        if self._verifiers:
+            for v in self._verifiers.values():
+                try:
+                    v.close()
+                except Exception:
+                    log.debug("error closing verifier %r", v, exc_info=True)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{c.name}:{c.weight:g}" for c in self.spec.components)
+        return f"RewardSet([{parts}])"
+
+    # -- engine ---------------------------------------------------------------------------------
+
+    def _make_batch(
+        self,
+        completions: Sequence[Any],
+        prompts: Sequence[Any] | None,
+        completion_ids: Sequence[Sequence[int]] | None,
+        columns: Mapping[str, Sequence[Any]],
+    ) -> _Batch:
+        if completions is None:
+            raise TypeError("reward function called without completions=")
+        n = len(completions)
+        cols = {
+            k: v for k, v in columns.items() if k not in RESERVED_KWARGS and isinstance(v, list | tuple) and len(v) == n
+        }
+        rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
+        texts: list[str] = []
+        invalid: dict[int, Score] = {}
+        for i, c in enumerate(completions):
+            try:
+                texts.append(completion_text(c))
+            except (TypeError, ValueError) as exc:
+                texts.append("")
+                invalid[i] = Score.error(f"completion {i}: {exc}")
+        groups = _group_ids(prompts, n)
+        samples = [
+            Sample(
+                completion=texts[i],
+                row=rows[i],
+                prompt=prompts[i] if prompts is not None and i < len(prompts) else None,
+                completion_ids=completion_ids[i] if completion_ids is not None and i < len(completion_ids) else None,
+                index=i,
+                group=groups[i],
+                raw_completion=completions[i],
+            )
+            for i in range(n)
+        ]
+        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows))
+
+    def _component_scores(self, batch: _Batch, name: str) -> list[Score]:
+        key = (batch.key, name)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            klock = self._key_locks.setdefault(key, threading.Lock())
+        with klock:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            comp = self.component(name)
+            deps = {d: self._component_scores(batch, d) for d in self._deps(comp)}
+            result = self._run_component(batch, comp, deps)
+            with self._lock:
+                self._cache[key] = result
+                self._key_locks.pop(key, None)
+                while len(self._cache) > _CACHE_BATCHES * max(1, len(self.spec.components)):
+                    self._cache.popitem(last=False)
+        return result
+
+    def _run_component(self, batch: _Batch, comp: ComponentSpec, deps: dict[str, list[Score]]) -> list[Score]:
+        n = len(batch.samples)
+        out: list[Score | None] = [None] * n
+        for i, sc in batch.invalid.items():
+            out[i] = sc
+        active: list[int] = []
+        for i in range(n):
+            if out[i] is not None:
+                continue
+            if comp.gate is not None:
+                g = deps[comp.gate.on][i]
+                if g.outcome not in comp.gate.outcomes:
+                    out[i] = Score.skipped(f"gate: {comp.gate.on} was {g.outcome.value}", value=comp.gate.otherwise)
+                    continue
+            active.append(i)
+        if active:
+            samples = [
+                replace(batch.samples[i], scores={d: s[i] for d, s in deps.items()}) if deps else batch.samples[i]
+                for i in active
+            ]
+            verifier = self._instantiate()[comp.name]
+            try:
+                results: Sequence[Score | BaseException] = verifier.score_batch(samples)
+                if len(results) != len(samples):
+                    raise RuntimeError(f"score_batch returned {len(results)} results for {len(samples)} samples")
+            except Exception as exc:  # noqa: BLE001 - one failure must not kill the training step
+                self._warn(comp, exc)
+                results = [exc] * len(samples)
+            for i, r in zip(active, results, strict=True):
+                out[i] = self._as_score(comp, r)
+        return [s if s is not None else Score.error("internal: no score") for s in out]
+
+    def _as_score(self, comp: ComponentSpec, r: Any) -> Score:
+        if isinstance(r, Score):
+            return r
+        if isinstance(r, BaseException):
+            self._warn(comp, r)
+            if isinstance(r, MissingColumnError):
+                return Score.bad_reference(f"{comp.name}: {r}")
+            return Score.error(f"{type(r).__name__}: {r}")
+        return Score.error(f"verifier returned {type(r).__name__}, not a Score")
+
+    def _warn(self, comp: ComponentSpec, exc: BaseException) -> None:
+        key = (comp.name, type(exc).__name__)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(
+                "reward %r: %s: %s (scored as %s; further %s from this reward are not logged again)",
+                comp.name,
+                type(exc).__name__,
+                exc,
+                "bad_reference" if isinstance(exc, MissingColumnError) else "error",
+                type(exc).__name__,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
+
+    @staticmethod
+    def _final_value(comp: ComponentSpec, score: Score) -> float | None:
+        return comp.policy_value(score.outcome, score.value)
+
+
+_live_sets: weakref.WeakSet[RewardSet] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for rs in list(_live_sets):
+        rs.close()
+
+
+def load_rewards(spec: Any) -> RewardSet:
+    """Build a :class:`RewardSet` from a specification.
+
+    :param spec: a list like ``["math", "format.think:0.2"]``, a path to a TOML file with
+        ``[[rewards]]`` tables, or a dict ``{"rewards": [...]}`` (see :mod:`grpo_rewards.composition`).
+    :returns: a reward set; pass ``rs.reward_funcs`` to ``GRPOTrainer`` and ``rs.reward_weights``
+        to ``GRPOConfig``.
+    :raises ConfigError: on an unknown reward, option, outcome or gate, naming where it is.
+    """
+    return RewardSet(parse_reward_spec(spec))
