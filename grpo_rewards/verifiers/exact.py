@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from typing import Any
 
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.hookspecs import hookimpl
-from grpo_rewards.verifiers._answer import strip_think, tag_blocks
+from grpo_rewards.verifiers._answer import EXTRACT_MODES, extract_answer
+
+__all__ = ["ExactMatch"]
 
 _PUNCT = str.maketrans("", "", string.punctuation)
+# Markdown/quote wrappers around a whole answer: **Paris**, `42`, "Paris", $42$.
+_WRAPPERS = ("**", "__", "*", "_", "`", '"', "'", "“", "”", "$")
+_TRAILING = re.compile(r"[.,;:!?。，；：！？]+$")
 
 
 class ExactMatch(Verifier):
     """Normalized exact match of the completion's answer against the gold answer(s).
 
     The answer is the content of the ``<answer>`` block when there is one (``extract="auto"``,
-    the default), else the whole completion with ``<think>`` sections removed. Several
-    ``<answer>`` blocks with different contents are a hedge and score ``wrong``. The gold
-    column may hold a string or a list of acceptable strings. The comparison is equality after
-    normalization, never containment: an answer that merely contains the gold is wrong.
+    the default), else the whole completion with ``<think>`` sections removed; ``"tag"`` requires
+    the block (``no_answer`` without one) and ``"full"`` always uses the whole completion.
+    Several ``<answer>`` blocks with different contents are a hedge and score ``wrong``;
+    repeated identical blocks count once. The gold column may hold a string, a number or a list
+    of acceptable answers.
+
+    Normalization, applied to the answer and to every gold: Unicode NFKC; case folding unless
+    ``case_sensitive``; with ``trim_punctuation`` (default) surrounding markdown or quote
+    wrappers (``**Paris**``, ```` `42` ````, ``"Paris"``) and trailing sentence punctuation
+    (``Paris.``) are removed, never inner or leading characters (so ``-5`` stays ``-5``); with
+    ``ignore_punctuation`` every ASCII punctuation character is removed; with
+    ``collapse_whitespace`` (default) runs of whitespace become one space.
+
+    The comparison is equality after normalization, never containment: an answer that merely
+    contains the gold (``"Jupiter is bigger than Saturn"`` for ``"Jupiter"``, or a list of
+    candidates) is ``wrong``; an empty answer is ``no_answer``; an empty or malformed gold is
+    ``bad_reference``.
     """
 
     name = "exact"
@@ -35,8 +54,9 @@ class ExactMatch(Verifier):
         case_sensitive: bool = False,
         ignore_punctuation: bool = False,
         collapse_whitespace: bool = True,
+        trim_punctuation: bool = True,
     ) -> None:
-        if extract not in ("auto", "tag", "full"):
+        if extract not in EXTRACT_MODES:
             raise ValueError(f"extract must be 'auto', 'tag' or 'full', got {extract!r}")
         self.column = column
         self.extract = extract
@@ -44,19 +64,38 @@ class ExactMatch(Verifier):
         self.case_sensitive = case_sensitive
         self.ignore_punctuation = ignore_punctuation
         self.collapse_whitespace = collapse_whitespace
+        self.trim_punctuation = trim_punctuation
 
     def required_columns(self) -> list[str]:
         return [self.column]
 
     def normalize(self, text: str) -> str:
+        """The normalized form that answers and golds are compared in."""
         text = unicodedata.normalize("NFKC", text)
         if not self.case_sensitive:
             text = text.casefold()
+        text = text.strip()
+        if self.trim_punctuation:
+            text = self._trim(text)
         if self.ignore_punctuation:
             text = text.translate(_PUNCT)
         if self.collapse_whitespace:
             text = " ".join(text.split())
         return text.strip()
+
+    @staticmethod
+    def _trim(text: str) -> str:
+        changed = True
+        while changed and text:
+            changed = False
+            stripped = _TRAILING.sub("", text).rstrip()
+            if stripped != text:
+                text, changed = stripped, True
+            for w in _WRAPPERS:
+                if len(text) > 2 * len(w) and text.startswith(w) and text.endswith(w):
+                    text, changed = text[len(w) : -len(w)].strip(), True
+                    break
+        return text
 
     def _golds(self, raw: Any) -> list[str]:
         if isinstance(raw, str):
@@ -75,22 +114,14 @@ class ExactMatch(Verifier):
             return Score.bad_reference(str(exc))
         if not any(golds):
             return Score.bad_reference(f"empty gold answer in column {self.column!r}")
-        if self.extract == "full":
-            answer = strip_think(sample.completion)
-        else:
-            blocks = tag_blocks(sample.completion, self.tag)
-            if blocks:
-                distinct = {self.normalize(b) for b in blocks}
-                if len(distinct) > 1:
-                    return Score.wrong(f"{len(blocks)} different <{self.tag}> blocks (hedging)")
-                answer = blocks[-1]
-            elif self.extract == "tag":
-                return Score.no_answer(f"no <{self.tag}> block")
-            else:
-                answer = strip_think(sample.completion)
-        got = self.normalize(answer)
+        answer = extract_answer(sample.completion, tag=self.tag, extract=self.extract, same=self.normalize)
+        if answer.text is None:
+            return Score.wrong(f"{answer.blocks} different <{self.tag}> blocks (hedging)")
+        got = self.normalize(answer.text)
         if not got:
-            return Score.no_answer("empty answer")
+            if answer.blocks:
+                return Score.no_answer(f"empty <{self.tag}> block")
+            return Score.no_answer(f"no <{self.tag}> block" if self.extract == "tag" else "empty answer")
         if got in golds:
             return Score.correct(answer=got)
         return Score.wrong(f"expected {golds[0]!r}, got {got[:80]!r}", answer=got[:200])

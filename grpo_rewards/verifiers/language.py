@@ -1,0 +1,221 @@
+"""``language``: how much of a completion is in the expected language or script."""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import regex
+
+from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.verifiers._answer import extract_answer, strip_think
+from grpo_rewards.verifiers._text import words
+
+__all__ = ["LanguageConsistency", "LANGUAGE_SCRIPTS"]
+
+_LATIN = ("Latin",)
+LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
+    **{
+        code: _LATIN
+        for code in (
+            "af ca cs cy da de en eo es et eu fi fr ga gl hr hu id is it lt lv ms mt nl no nb nn pl pt ro "
+            "sk sl sq sv sw tl tr vi az uz"
+        ).split()
+    },
+    **{code: ("Cyrillic",) for code in "ru uk bg be mk sr kk ky mn tg".split()},
+    "zh": ("Han",),
+    "ja": ("Han", "Hiragana", "Katakana"),
+    "ko": ("Hangul", "Han"),
+    **{code: ("Arabic",) for code in "ar fa ur ps ug".split()},
+    "he": ("Hebrew",),
+    "yi": ("Hebrew",),
+    "el": ("Greek",),
+    **{code: ("Devanagari",) for code in "hi mr ne sa".split()},
+    "bn": ("Bengali",),
+    "pa": ("Gurmukhi",),
+    "gu": ("Gujarati",),
+    "ta": ("Tamil",),
+    "te": ("Telugu",),
+    "kn": ("Kannada",),
+    "ml": ("Malayalam",),
+    "si": ("Sinhala",),
+    "th": ("Thai",),
+    "lo": ("Lao",),
+    "km": ("Khmer",),
+    "my": ("Myanmar",),
+    "ka": ("Georgian",),
+    "hy": ("Armenian",),
+    "am": ("Ethiopic",),
+}
+"""The writing system(s) of common languages (ISO 639-1 codes), for ``method="script"``. Any
+other language needs the ``scripts`` option (Unicode script names such as ``"Latin"``)."""
+
+# LaTeX and code are written in Latin letters whatever the language of the prose around them.
+_MATH_CODE = regex.compile(
+    r"```.*?(?:```|\Z)|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)|\\[A-Za-z]+",
+    regex.DOTALL,
+)
+_LETTER = regex.compile(r"\p{L}")
+_SEGMENT_SPLIT = regex.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")
+_PARTS = ("all", "think", "answer")
+
+
+@functools.lru_cache(maxsize=8)
+def _identifier(candidates: tuple[str, ...]) -> Any:
+    try:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    except ImportError as exc:
+        raise ImportError(
+            "the 'language' verifier with method='detect' needs the py3langid package: "
+            "pip install 'grpo-rewards[language]' (or use method='script', which needs nothing)"
+        ) from exc
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE)
+    if candidates:
+        ident.set_languages(list(candidates))
+    return ident
+
+
+def _script_of(ch: str) -> str:
+    name = unicodedata.name(ch, "UNKNOWN").split()
+    return {"CJK": "Han"}.get(name[0], name[0].title())
+
+
+class LanguageConsistency(Verifier):
+    """Fraction of the completion written in the expected language: the language-consistency
+    reward of DeepSeek-R1 (DeepSeek-AI 2025, arXiv 2501.12948, Sec. 2.3.2: "the proportion of
+    target language words in the CoT").
+
+    ``method="script"`` (default, no extra dependency) counts words (letters only; every
+    Chinese/Japanese/Thai character is a word) whose letters are mostly in the language's
+    writing system (``LANGUAGE_SCRIPTS``, or the ``scripts`` option), using the Unicode script
+    properties of the ``regex`` library. It tells Chinese from English, not English from French.
+
+    ``method="detect"`` tells languages apart with py3langid (a maintained fork of langid.py,
+    install ``grpo-rewards[language]``): the text is split into sentences, each sentence of at
+    least ``min_words`` words is identified, and the reward is the share of words in sentences
+    identified as ``language`` (``candidates`` restricts the languages considered, which makes
+    short sentences more reliable).
+
+    With ``ignore_math_and_code`` (default) LaTeX, inline and fenced code are left out before
+    counting. ``part`` picks what is measured: ``"all"``, ``"think"`` (the ``<think>`` sections,
+    as in R1) or ``"answer"`` (the answer block, or the text outside ``<think>``). A text
+    without any letters scores ``no_answer`` (0.0).
+    """
+
+    name = "language"
+    description = "Fraction of words in the expected language/script (DeepSeek-R1 language consistency)"
+
+    def __init__(
+        self,
+        *,
+        language: str = "en",
+        method: str = "script",
+        scripts: Sequence[str] = (),
+        part: str = "all",
+        ignore_math_and_code: bool = True,
+        candidates: Sequence[str] = (),
+        min_words: int = 3,
+    ) -> None:
+        if method not in ("script", "detect"):
+            raise ValueError(f"method must be 'script' or 'detect', got {method!r}")
+        if part not in _PARTS:
+            raise ValueError(f"part must be one of {', '.join(_PARTS)}, got {part!r}")
+        if isinstance(scripts, str):
+            scripts = [scripts]
+        self.language = language.lower()
+        self.method = method
+        self.part = part
+        self.ignore_math_and_code = ignore_math_and_code
+        self.min_words = int(min_words)
+        self.candidates = tuple(sorted({c.lower() for c in candidates} | ({self.language} if candidates else set())))
+        if method == "script":
+            resolved = tuple(scripts) or LANGUAGE_SCRIPTS.get(self.language, ())
+            if not resolved:
+                raise ValueError(
+                    f"no known script for language {language!r}; set scripts = ['Latin'] (Unicode script names) "
+                    f"or use method = 'detect'"
+                )
+            for s in resolved:
+                try:
+                    regex.compile(rf"\p{{Script={s}}}")
+                except regex.error:
+                    raise ValueError(f"unknown Unicode script {s!r} (e.g. Latin, Cyrillic, Han, Arabic)") from None
+            self.scripts = resolved
+        else:
+            self.scripts = tuple(scripts)
+            ident = _identifier(self.candidates)
+            if self.language not in ident.nb_classes:
+                raise ValueError(f"py3langid does not know language {language!r}")
+        self._expected = (
+            regex.compile("[" + "".join(rf"\p{{Script={s}}}" for s in self.scripts) + "]") if self.scripts else None
+        )
+
+    def _text(self, completion: str) -> str:
+        if self.part == "think":
+            text = "\n".join(m.group(1) for m in regex.finditer(r"<think>(.*?)(?:</think>|\Z)", completion, regex.S))
+        elif self.part == "answer":
+            ans = extract_answer(completion)
+            text = ans.text if ans.text is not None else strip_think(completion)
+        else:
+            text = regex.sub(r"</?(?:think|answer)>", " ", completion)
+        if self.ignore_math_and_code:
+            text = _MATH_CODE.sub(" ", text)
+        return text
+
+    def score(self, sample: Sample) -> Score:
+        text = self._text(sample.completion)
+        lettered = [w for w in words(text) if _LETTER.search(w)]
+        if not lettered:
+            return Score.no_answer(f"no words with letters in {self.part!r}")
+        if self.method == "script":
+            return self._by_script(lettered)
+        return self._by_detection(text, len(lettered))
+
+    def _by_script(self, lettered: list[str]) -> Score:
+        on = 0
+        off: Counter[str] = Counter()
+        assert self._expected is not None
+        for w in lettered:
+            letters = _LETTER.findall(w)
+            if 2 * len(self._expected.findall(w)) >= len(letters):
+                on += 1
+            else:
+                off[_script_of(letters[0])] += 1
+        frac = on / len(lettered)
+        others = ", ".join(f"{s} {n}" for s, n in off.most_common(3))
+        detail = f"{on}/{len(lettered)} words in {'/'.join(self.scripts)}" + (f" (others: {others})" if off else "")
+        return Score.scored(frac, detail, words=len(lettered), other_scripts=dict(off.most_common(5)))
+
+    def _by_detection(self, text: str, total_words: int) -> Score:
+        ident = _identifier(self.candidates)
+        counted = 0
+        on = 0
+        langs: Counter[str] = Counter()
+        for seg in _SEGMENT_SPLIT.split(text):
+            n = sum(1 for w in words(seg) if _LETTER.search(w))
+            if n < self.min_words:
+                continue
+            lang = ident.classify(seg)[0]
+            langs[lang] += n
+            counted += n
+            if lang == self.language:
+                on += n
+        if counted == 0:  # only short sentences: identify the text as a whole
+            lang = ident.classify(text)[0]
+            langs[lang] += total_words
+            counted = total_words
+            on = total_words if lang == self.language else 0
+        frac = on / counted
+        detail = f"{on}/{counted} words identified as {self.language!r} (" + ", ".join(
+            f"{k} {v}" for k, v in langs.most_common(3)
+        )
+        return Score.scored(frac, detail + ")", words=counted, languages=dict(langs.most_common(5)))
+
+
+@hookimpl
+def register_verifiers(register: Any) -> None:
+    register(LanguageConsistency)
