@@ -1,0 +1,212 @@
+"""A tiny Qwen2-style model and its tokenizer, built locally: nothing is downloaded.
+
+This is what ``grpo-train`` trains when run without a config, and what tests use to run a real
+``trl.GRPOTrainer`` in seconds on a CPU::
+
+    from grpo_rewards_trainer.tiny import build_tiny_model
+    path = build_tiny_model(tmp_path / "tiny")           # random weights, ~0.1 s
+    model = AutoModelForCausalLM.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)      # has a ChatML chat template, pad and eos
+
+The tokenizer is a byte-level BPE (so any text round-trips, nothing is ever unknown) trained with
+the ``tokenizers`` library on the bundled arithmetic data, with the ChatML special tokens Qwen2.5
+uses (``<|endoftext|>`` for padding, ``<|im_end|>`` as end of turn) and with ``<think>``,
+``</think>``, ``<answer>``, ``</answer>`` as single *non-special* tokens, so that TRL's
+``skip_special_tokens`` decoding keeps them in completions.
+
+``warm_start_steps > 0`` additionally fits the model for that many steps on *demonstrations*:
+responses to the bundled problems of mixed quality (well-formatted and correct, well-formatted and
+off by one, untagged, rambling past the length budget). That gives a policy that sometimes
+follows the format, the starting point GRPO needs: rewards vary within a group, so the
+advantages are non-zero and the mean reward can rise (a policy that never produces the format
+gets the same reward for every completion and no gradient).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "CHAT_TEMPLATE",
+    "TAG_TOKENS",
+    "build_tiny_tokenizer",
+    "build_tiny_model",
+    "demonstration",
+    "tiny_model_config",
+]
+
+SYSTEM_PROMPT = (
+    "Solve the problem. First think inside <think> </think>, then give only the final number inside <answer> </answer>."
+)
+"""The system prompt of the embedded default: it asks for the format ``format.think`` rewards."""
+
+# ChatML, as Qwen2.5 uses it (without tool calling).
+CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
+_VOCAB_SIZE = 384
+
+
+def demonstration(row: dict[str, Any], rng: random.Random) -> str:
+    """One response of mixed quality to an arithmetic ``row`` (see the module docstring)."""
+    expr, ans = row["expression"], row["answer"]
+    wrong = str(int(ans) + rng.choice((-1, 1)))
+    kind = rng.random()
+    if kind < 0.30:
+        return f"<think>\n{expr} = {ans}\n</think>\n<answer>\n{ans}\n</answer>"
+    if kind < 0.45:
+        return f"<think>\n{expr} = {wrong}\n</think>\n<answer>\n{wrong}\n</answer>"
+    if kind < 0.60:
+        return f"The answer is {ans}."
+    if kind < 0.75:
+        return f"<think>\n{expr} = {ans}\n</think>\n{ans}"
+    ramble = " ".join(f"{expr} is {rng.choice((ans, wrong))}, let me check again." for _ in range(rng.randint(3, 6)))
+    return f"<think>\n{ramble}\n</think>\n<answer>\n{ans}\n</answer>"
+
+
+def _corpus(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
+    rng = random.Random(0)
+    for row in rows:
+        # The system prompt once per row, as in the chat-formatted prompts, so BPE merges it into few tokens.
+        yield SYSTEM_PROMPT
+        yield row["question"]
+        yield demonstration(row, rng)
+
+
+def build_tiny_tokenizer(output_dir: str | Path | None = None) -> Any:
+    """Train the tiny byte-level BPE tokenizer and wrap it as a ``PreTrainedTokenizerFast``.
+
+    :param output_dir: when given, the tokenizer is also saved there (``save_pretrained``).
+    :returns: the tokenizer, with ``chat_template``, ``pad_token`` (``<|endoftext|>``) and
+        ``eos_token`` (``<|im_end|>``) set.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from grpo_rewards_trainer.arithmetic import load_bundled_rows
+
+    tok = Tokenizer(models.BPE())
+    # Digits one by one (numbers compose from 10 tokens), then GPT-2 style byte-level splitting.
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=_VOCAB_SIZE,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_corpus(load_bundled_rows()), trainer=trainer)
+    tok.add_tokens([AddedToken(t, normalized=False, special=False) for t in TAG_TOKENS])
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>"],
+        model_max_length=512,
+        padding_side="left",
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    if output_dir is not None:
+        fast.save_pretrained(str(output_dir))
+    return fast
+
+
+def tiny_model_config(vocab_size: int, *, pad_token_id: int, eos_token_id: int) -> Any:
+    """The ``Qwen2Config`` of the tiny model: 2 layers, hidden size 64, MLP 128, 4 heads (2 KV heads)."""
+    from transformers import Qwen2Config
+
+    return Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        pad_token_id=pad_token_id,
+        bos_token_id=None,
+        eos_token_id=eos_token_id,
+    )
+
+
+def build_tiny_model(output_dir: str | Path, *, seed: int = 0, warm_start_steps: int = 0) -> Path:
+    """Build the tiny model and tokenizer and save both to ``output_dir``.
+
+    :param output_dir: created if missing; afterwards ``AutoModelForCausalLM.from_pretrained`` and
+        ``AutoTokenizer.from_pretrained`` load from it.
+    :param seed: seeds the random weights and the warm start, so a build is reproducible.
+    :param warm_start_steps: steps of supervised fitting on mixed-quality demonstrations
+        (0: random weights). About 0.1 s per step on 2 CPU cores.
+    :returns: ``output_dir`` as a :class:`~pathlib.Path`.
+    """
+    import torch
+    from transformers import GenerationConfig, Qwen2ForCausalLM
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tiny_tokenizer()
+    torch.manual_seed(seed)
+    config = tiny_model_config(len(tokenizer), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = Qwen2ForCausalLM(config)
+    if warm_start_steps > 0:
+        _warm_start(model, tokenizer, steps=warm_start_steps, seed=seed)
+    model.generation_config = GenerationConfig(
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, do_sample=True
+    )
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "tiny_build.json").write_text(
+        json.dumps({"builder": "grpo_rewards_trainer.tiny", "seed": seed, "warm_start_steps": warm_start_steps}) + "\n"
+    )
+    return out
+
+
+def _warm_start(model: Any, tokenizer: Any, *, steps: int, seed: int, batch_size: int = 16) -> None:
+    """Plain next-token fitting of the responses (prompt tokens masked out of the loss)."""
+    import torch
+
+    from grpo_rewards_trainer.arithmetic import load_bundled_rows
+
+    rng = random.Random(seed)
+    rows = load_bundled_rows()
+    examples: list[tuple[list[int], int]] = []
+    for row in rows:
+        prompt = tokenizer.apply_chat_template(
+            [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": row["question"]}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        r_ids = tokenizer(demonstration(row, rng), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        examples.append((p_ids + r_ids, len(p_ids)))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    model.train()
+    pad = tokenizer.pad_token_id
+    for _ in range(steps):
+        batch = rng.sample(examples, batch_size)
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.full((batch_size, width), pad, dtype=torch.long)
+        labels = torch.full((batch_size, width), -100, dtype=torch.long)
+        attention = torch.zeros((batch_size, width), dtype=torch.long)
+        for i, (ids, n_prompt) in enumerate(batch):
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            labels[i, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:])
+            attention[i, : len(ids)] = 1
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
