@@ -146,7 +146,7 @@ class Registry:
         entry = self.get_verifier(name)
         opts = dict(options or {})
         factory = entry.factory
-        where_s = f" ({where})" if where else ""
+        prefix = f"{where}: " if where else ""
         if isinstance(factory, type) and issubclass(factory, Verifier):
             allowed = factory.option_defaults()
             takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory.__init__).parameters.values())
@@ -155,14 +155,14 @@ class Registry:
                     if key not in allowed:
                         hint = difflib.get_close_matches(key, list(allowed), n=1)
                         raise ConfigError(
-                            f"verifier {name!r} has no option {key!r}{where_s}"
+                            f"{prefix}verifier {name!r} has no option {key!r}"
                             + (f"; did you mean {hint[0]!r}?" if hint else "")
                             + f" Its options: {', '.join(sorted(allowed)) or '(none)'}."
                         )
         try:
             verifier = factory(**opts)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid options for verifier {name!r}{where_s}: {exc}") from exc
+            raise ConfigError(f"{prefix}invalid options for verifier {name!r}: {exc}") from exc
         if not isinstance(verifier, Verifier):
             raise PluginLoadError(
                 f"verifier {name!r} from {entry.plugin.describe()} returned {type(verifier).__name__}, not a Verifier"
