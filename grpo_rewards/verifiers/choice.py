@@ -17,7 +17,7 @@ __all__ = ["MultipleChoice", "find_choice"]
 _LETTER = r"(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|(?!I\s+(?:think|believe|guess|would|am|feel|say|need|can|will)\b)([A-Z])(?![\w']))"
 _MD = r"[\s*_`]*"
 _STATEMENT = re.compile(
-    rf"(?i:\banswer{_MD}(?:is|would\s+be|will\s+be|should\s+be|:|：|=|-)"
+    rf"(?i:\banswer{_MD}(?:(?:is|would\s+be|will\s+be|should\s+be){_MD}[:：]?|[:：=-])"
     rf"|\b(?:correct|right|best|final)\s+(?:option|choice|answer){_MD}(?:is|:|：|=)?"
     rf"|\bchoose|\bpick|\bselect)"
     rf"{_MD}(?i:option|choice)?{_MD}{_LETTER}"

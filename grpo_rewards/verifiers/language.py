@@ -103,7 +103,9 @@ class LanguageConsistency(Verifier):
     With ``ignore_math_and_code`` (default) LaTeX, inline and fenced code are left out before
     counting. ``part`` picks what is measured: ``"all"``, ``"think"`` (the ``<think>`` sections,
     as in R1) or ``"answer"`` (the answer block, or the text outside ``<think>``). A text
-    without any letters scores ``no_answer`` (0.0).
+    without any letters scores ``no_answer`` (0.0). In ``"detect"`` mode a text of fewer than
+    ``min_words`` words is too short to identify and is measured by script instead (``skipped``
+    with ``None`` when the language's script is not known).
     """
 
     name = "language"
@@ -146,7 +148,7 @@ class LanguageConsistency(Verifier):
                     raise ValueError(f"unknown Unicode script {s!r} (e.g. Latin, Cyrillic, Han, Arabic)") from None
             self.scripts = resolved
         else:
-            self.scripts = tuple(scripts)
+            self.scripts = tuple(scripts) or LANGUAGE_SCRIPTS.get(self.language, ())
             ident = _identifier(self.candidates)
             if self.language not in ident.nb_classes:
                 raise ValueError(f"py3langid does not know language {language!r}")
@@ -172,6 +174,11 @@ class LanguageConsistency(Verifier):
         if not lettered:
             return Score.no_answer(f"no words with letters in {self.part!r}")
         if self.method == "script":
+            return self._by_script(lettered)
+        if len(lettered) < self.min_words:
+            # Too short to identify a language; the writing system still says something.
+            if self._expected is None:
+                return Score.skipped(f"{len(lettered)} words: too short to identify (min_words={self.min_words})")
             return self._by_script(lettered)
         return self._by_detection(text, len(lettered))
 
