@@ -39,12 +39,17 @@ def find_choice(text: str) -> tuple[str | None, str]:
     """The option letter a piece of text commits to, and how it was found.
 
     In order: a ``\\boxed{C}``, an answer statement (``The answer is (C)``, ``Answer: C``,
-    ``the correct option is C``; the last one counts), the whole text being a letter (``C``,
+    ``the correct option is C``; the last one counts, so a corrected answer is read as
+    corrected), the whole text being a letter (``C``,
     ``(C)``, ``C.``), or exactly one line that starts with an option label (``C) 42``). A
     statement naming several letters (``A or B``, ``A, C``) or a text listing several labelled
-    lines is a hedge: the letter is ``None`` and the reason says so.
+    lines, or boxes around different letters, is a hedge: the letter is ``None`` and the reason
+    says so.
     """
     found: list[tuple[int, str, re.Match[str]]] = []
+    boxed = {_letter(m) for m in _BOXED.finditer(text)}
+    if len(boxed) > 1:
+        return None, f"hedged between boxed {', '.join(sorted(boxed))}"
     for m in _BOXED.finditer(text):
         found.append((m.start(), "boxed", m))
     for m in _STATEMENT.finditer(text):

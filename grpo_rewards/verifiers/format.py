@@ -137,7 +137,7 @@ class _TagStructure(Verifier):
     def _soft(self, text: str, prefilled: bool) -> Score:
         """Partial credit, one equal share per marker (and one for the final answer when
         ``trailing='require'``). A marker earns its share only if it occurs exactly once and after
-        the previous marker that earned one; a closing marker also needs a non-empty section.
+        the previous marker that earned one; an empty section earns neither of its markers.
         Repeating a tag therefore loses that tag's share instead of adding to it."""
         shares = 2 * len(self.sections) + (1 if self.trailing == "require" else 0)
         earned = 0
@@ -164,6 +164,7 @@ class _TagStructure(Verifier):
             if len(occ) == 1 and occ[0] >= last_end:
                 if open_end is not None and not text[open_end : occ[0]].strip():
                     missing.append(f"empty {opening}...{closing}")
+                    earned -= 1  # an empty section earns neither of its tags
                 else:
                     earned += 1
                     last_end = occ[0] + len(closing)
@@ -194,8 +195,8 @@ class FormatTags(_TagStructure):
 
     ``mode="soft"`` gives each of the 2k markers of k sections an equal share of 1.0 (open-r1's
     ``tag_count_reward`` gives 0.25 per tag for two sections). A marker earns its share only when
-    it occurs exactly once and after the previous credited marker, and a closing marker only when
-    its section is non-empty, so repeating tags, reordering them or leaving sections empty can
+    it occurs exactly once and after the previous credited marker, and an empty section earns
+    neither of its markers, so repeating tags, reordering them or leaving sections empty can
     only lower the score.
 
     ``tags`` are names (``"think"`` means ``<think>``/``</think>``) or explicit pairs such as

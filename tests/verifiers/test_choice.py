@@ -60,6 +60,7 @@ def test_correct_forms(text: str) -> None:
         ("<answer>A</answer><answer>C</answer>", "hedging"),
         ("The answer is B", "expected C, got B"),
         ("\\boxed{D}", "expected C, got D"),
+        ("\\boxed{A} \\boxed{C}", "hedged between boxed A, C"),
     ],
 )
 def test_hedges_and_wrong_letters(text: str, why: str) -> None:

@@ -96,7 +96,8 @@ def test_prefilled_think_from_prompt() -> None:
         ("<think>a</think><answer>b", 0.75),  # missing </answer>
         ("<think>a</think><think>a</think><answer>b</answer>", 0.5),  # repeated think tags earn nothing
         ("<think>a</think><answer>b</answer><answer>c</answer>", 0.5),
-        ("<think></think><answer>b</answer>", 0.75),  # empty think: its closing tag earns nothing
+        ("<think></think><answer>b</answer>", 0.5),  # an empty section earns neither of its tags
+        ("<think>a</think><answer> </answer>", 0.5),
         ("</answer><answer></think><think>", 0.25),  # every tag once, but out of order
         ("no tags at all", 0.0),
     ],
