@@ -1,0 +1,104 @@
+"""The worker process: ``python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB``.
+
+It imports sympy and math-verify, warms them up, caps its address space, says ``"ready"``, then
+answers ``(idx, pred, gold, options)`` messages with ``(idx, outcome, detail)`` until it reads
+``None`` or its parent goes away."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+
+from grpo_rewards.verifiers._math import equivalence
+
+__all__ = ["worker_main"]
+
+
+def _cap_memory(memory_mb: int) -> None:
+    """Limit this process's address space to its current size plus ``memory_mb`` MiB."""
+    if memory_mb <= 0:
+        return
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[0])
+        current = pages * os.sysconf("SC_PAGE_SIZE")
+        limit = current + memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux: time limit only
+        pass
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the parent process is gone (its pid changes to the reaper's)."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+class _Pipes:
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self._r = Connection(read_fd, writable=False)
+        self._w = Connection(write_fd, readable=False)
+
+    def recv(self) -> object:
+        return self._r.recv()
+
+    def send(self, obj: object) -> None:
+        self._w.send(obj)
+
+
+def worker_main(conn: _Pipes | Connection, memory_mb: int) -> None:
+    """Answer ``(idx, pred, gold, options)`` messages with ``(idx, outcome, detail)`` until ``None``."""
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
+    sys.setrecursionlimit(5000)
+    try:
+        equivalence.warm_up()
+    except Exception:  # noqa: BLE001 - a broken warm-up shows up again on the first task
+        pass
+    _cap_memory(memory_mb)
+    conn.send("ready")
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if msg is None:
+            return
+        idx, pred, gold, opts = msg  # type: ignore[misc]
+        try:
+            outcome, detail = equivalence.judge(pred, gold, opts)
+        except MemoryError:
+            outcome, detail = "timeout", "memory limit reached while comparing"
+        except RecursionError:
+            outcome, detail = "unparseable", "answer nested too deeply to parse"
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal to the worker
+            outcome, detail = "unparseable", f"{type(exc).__name__} while comparing: {str(exc)[:200]}"
+        try:
+            conn.send((idx, outcome, detail))
+        except (EOFError, OSError):
+            return
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of the worker subprocess."""
+    if len(argv) != 3:
+        sys.exit("usage: python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB")
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    worker_main(_Pipes(int(argv[0]), int(argv[1])), int(argv[2]))
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown (sympy's caches make it slow)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

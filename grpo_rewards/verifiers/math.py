@@ -1,0 +1,264 @@
+"""``math``: is the completion's final answer mathematically equal to the gold answer?
+
+The answer is extracted in a documented order (``<answer>`` tags, the last ``\\boxed{}``,
+"final answer is", ``#### N``, ``Answer:``, the last math expression, the last number), compared
+on a sympy-free fast path when both sides are plain numbers, and otherwise by math-verify and
+sympy in worker processes with a hard wall-clock limit and a memory cap, with exact re-checks
+of math-verify's equal verdicts. Hedged answers (several different candidates) are never
+correct. See ``docs/verifiers/math.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
+from grpo_rewards.errors import MissingColumnError
+from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.verifiers._math.cache import VerdictCache
+from grpo_rewards.verifiers._math.equivalence import JudgeOptions
+from grpo_rewards.verifiers._math.extract import DEFAULT_ORDER, EXTRACTORS, extract_answer, extract_gold
+from grpo_rewards.verifiers._math.normalize import _VAR_RE, canonical, numbers_equal, parse_number
+from grpo_rewards.verifiers._math.pool import WorkerPool, default_workers
+from grpo_rewards.verifiers._math.prescreen import prescreen
+
+__all__ = ["MathVerifier"]
+
+_GOLD_MAX_CHARS = 20_000
+Verdict = tuple[str, str, str]  # (outcome, detail, path)
+
+
+class MathVerifier(Verifier):
+    """Mathematical equivalence of the completion's final answer and the gold answer.
+
+    Options (keyword-only; all have defaults):
+
+    :param column: dataset column holding the gold answer (``answer``; ``solution`` is common):
+        a bare value, LaTeX, a GSM8K solution ending in ``#### N``, or a full solution with
+        ``\\boxed{}``; a list means "any of these".
+    :param extract: extraction rules to try, in order; any subset of ``tag``, ``boxed``,
+        ``final_answer``, ``hashes``, ``answer_line``, ``last_math``, ``last_number``. Drop
+        ``last_math``/``last_number`` to require an explicit answer.
+    :param tag: the answer tag name for the ``tag`` rule.
+    :param float_rounding: decimals to which an answer written as a decimal must agree (as
+        math-verify's ``float_rounding``; a relative agreement of ``10**-(n-1)`` is also required).
+    :param rel_tol: extra relative tolerance for every numeric comparison (default 0: exact).
+    :param strict: variables must match (``f(x)`` is not ``f(y)``), as math-verify's ``strict``.
+    :param allow_set_relation_comp: let ``x \\in [1, 2]``-style relations match intervals both ways.
+    :param equation_form: accept ``x = 5`` for a gold ``5`` (and the reverse).
+    :param timeout: wall-clock seconds for one sympy comparison (fractions allowed); past it the
+        worker is killed and the outcome is ``timeout``.
+    :param memory_mb: address space a worker may add while comparing (``RLIMIT_AS``).
+    :param workers: worker processes (0: one per CPU available to this process).
+    :param cache_size: verdicts cached, keyed on (normalized answer, normalized gold); 0 disables.
+    :param max_answer_chars: longer extracted answers are ``unparseable`` without parsing.
+    """
+
+    name = "math"
+    description = (
+        "Math answer equivalence (boxed/#### / tags; numbers, LaTeX, sympy) with hard timeouts; hedges score wrong"
+    )
+
+    def __init__(
+        self,
+        *,
+        column: str = "answer",
+        extract: Sequence[str] = DEFAULT_ORDER,
+        tag: str = "answer",
+        float_rounding: int = 6,
+        rel_tol: float = 0.0,
+        strict: bool = True,
+        allow_set_relation_comp: bool = False,
+        equation_form: bool = True,
+        timeout: float = 5.0,
+        memory_mb: int = 1024,
+        workers: int = 0,
+        cache_size: int = 100_000,
+        max_answer_chars: int = 1_000,
+    ) -> None:
+        if isinstance(extract, str):
+            extract = [e.strip() for e in extract.split(",") if e.strip()]
+        unknown = [e for e in extract if e not in EXTRACTORS]
+        if unknown or not extract:
+            raise ValueError(f"extract: unknown rule(s) {unknown}; choose from {list(EXTRACTORS)}")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not 0 <= float_rounding <= 30:
+            raise ValueError(f"float_rounding must be between 0 and 30, got {float_rounding!r}")
+        if rel_tol < 0:
+            raise ValueError(f"rel_tol must be >= 0, got {rel_tol!r}")
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0 (0: one per CPU), got {workers!r}")
+        self.column = column
+        self.extract = tuple(extract)
+        self.tag = tag
+        self.float_rounding = int(float_rounding)
+        self.rel_tol = float(rel_tol)
+        self.strict = strict
+        self.allow_set_relation_comp = allow_set_relation_comp
+        self.equation_form = equation_form
+        self.timeout = float(timeout)
+        self.memory_mb = int(memory_mb)
+        self.workers = int(workers)
+        self.cache_size = int(cache_size)
+        self.max_answer_chars = int(max_answer_chars)
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._pool: WorkerPool | None = None
+        self._pool_lock = threading.Lock()
+        self._cache: VerdictCache[tuple[str, str], Verdict] = VerdictCache(self.cache_size)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for k in ("_pool", "_pool_lock", "_cache"):
+            state.pop(k, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    def required_columns(self) -> list[str]:
+        return [self.column]
+
+    @property
+    def judge_options(self) -> JudgeOptions:
+        return JudgeOptions(self.float_rounding, self.rel_tol, self.strict, self.allow_set_relation_comp)
+
+    def pool(self) -> WorkerPool:
+        """The worker pool, started on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.workers or default_workers(), self.timeout, self.memory_mb)
+            return self._pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def score(self, sample: Sample) -> Score:
+        result = self.score_batch([sample])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def score_batch(self, samples: Sequence[Sample]) -> list[Score | BaseException]:
+        out: list[Score | BaseException | None] = [None] * len(samples)
+        plans: list[tuple[int, str, list[str], Any]] = []  # (index, pred, golds, extraction)
+        pending: dict[tuple[str, str], Verdict | None] = {}
+        for i, sample in enumerate(samples):
+            try:
+                planned = self._plan(sample, pending)
+            except MissingColumnError as exc:
+                out[i] = exc
+                continue
+            if isinstance(planned, Score):
+                out[i] = planned
+            else:
+                plans.append((i, *planned))
+        todo = [k for k, v in pending.items() if v is None]
+        if todo:
+            opts = self.judge_options
+            results = self.pool().run([(p, g, opts) for p, g in todo])
+            for key, (outcome, detail) in zip(todo, results, strict=True):
+                verdict = (outcome, detail, "sympy")
+                pending[key] = verdict
+                self._cache.put(key, verdict)
+        for i, pred, golds, extraction in plans:
+            verdicts: list[Verdict] = []
+            for g in golds:
+                v = pending[(pred, g)]
+                assert v is not None
+                verdicts.append(v)
+            out[i] = self._to_score(pred, golds, verdicts, extraction)
+        return [s if s is not None else Score.error("internal: math verifier produced no score") for s in out]
+
+    def _plan(
+        self, sample: Sample, pending: dict[tuple[str, str], Verdict | None]
+    ) -> Score | tuple[str, list[str], Any]:
+        """Extract and pre-check one sample; queue the pairs that need a verdict."""
+        try:
+            golds = [canonical(g) for g in extract_gold(sample.column(self.column), self.column)]
+        except ValueError as exc:
+            return Score.bad_reference(str(exc))
+        golds = [g for g in golds if g]
+        if not golds:
+            return Score.bad_reference(f"gold answer in column {self.column!r} is empty after normalization")
+        bad = [why for g in golds if (why := prescreen(g, _GOLD_MAX_CHARS))]
+        if len(bad) == len(golds):
+            return Score.bad_reference(f"gold answer rejected: {bad[0]}")
+        golds = [g for g in golds if not prescreen(g, _GOLD_MAX_CHARS)]
+        extraction = extract_answer(sample.completion, self.extract, self.tag)
+        if extraction.answer is None:
+            return Score.no_answer("no final answer found (tried: " + ", ".join(self.extract) + ")")
+        if extraction.hedge:
+            return Score.wrong(f"hedging: {extraction.hedge}", answer=extraction.answer[:200], method=extraction.method)
+        pred = canonical(extraction.answer)
+        if not pred:
+            return Score.no_answer(f"empty answer ({extraction.method})", method=extraction.method)
+        if not self.equation_form and any(bool(_VAR_RE.match(pred)) != bool(_VAR_RE.match(g)) for g in golds):
+            return Score.wrong("answer given as an equation (equation_form=false)", answer=pred[:200])
+        why = prescreen(pred, self.max_answer_chars)
+        if why:
+            return Score.unparseable(f"answer rejected: {why}", answer=pred[:200], method=extraction.method)
+        for g in golds:
+            key = (pred, g)
+            if key in pending:
+                continue
+            cached = self._cache.get(key)
+            if cached is not None:
+                pending[key] = (cached[0], cached[1], "cache")
+                continue
+            fast = self._fast(pred, g)
+            if fast is not None:
+                pending[key] = fast
+                self._cache.put(key, fast)
+            else:
+                pending[key] = None
+        return pred, golds, extraction
+
+    def _fast(self, pred: str, gold: str) -> Verdict | None:
+        """Both plain numbers: decide without sympy. ``None``: not for the fast path."""
+        p = parse_number(pred)
+        if p is None:
+            return None
+        g = parse_number(gold)
+        if g is None:
+            return None
+        if p.var and g.var and p.var != g.var:
+            return None  # x = 1 vs y = 1: math-verify's rules for assignments apply
+        if numbers_equal(p, g, self.float_rounding, self.rel_tol):
+            return ("correct", "", "fast")
+        return ("wrong", f"expected {gold[:80]!r}, got {pred[:80]!r}", "fast")
+
+    def _to_score(self, pred: str, golds: list[str], verdicts: list[Verdict], extraction: Any) -> Score:
+        info = {"answer": pred[:200], "method": extraction.method}
+        for outcome, _detail, path in verdicts:
+            if outcome == "correct":
+                return Score.correct(path=path, **info)
+        usable = [v for v in verdicts if v[0] != "bad_reference"] or verdicts
+        outcome, detail, path = usable[0]
+        if extraction.parts:
+            detail = f"{len(extraction.parts)} different boxed answers given together (hedging?): {detail}"
+        kind = Outcome(outcome)
+        if kind is Outcome.WRONG:
+            return Score.wrong(detail, path=path, **info)
+        if kind is Outcome.UNPARSEABLE:
+            return Score.unparseable(detail, path=path, **info)
+        if kind is Outcome.BAD_REFERENCE:
+            return Score.bad_reference(detail, path=path, **info)
+        if kind is Outcome.TIMEOUT:
+            return Score.timeout(detail, path=path, **info)
+        return Score.error(f"unexpected verdict {outcome!r}: {detail}", **info)
+
+
+@hookimpl
+def register_verifiers(register: Any) -> None:
+    register(MathVerifier)
