@@ -10,6 +10,7 @@ correct. See ``docs/verifiers/math.md``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,19 @@ __all__ = ["MathVerifier"]
 
 _GOLD_MAX_CHARS = 20_000
 Verdict = tuple[str, str, str]  # (outcome, detail, path)
+
+
+_SEP = "\x00"  # stands in for a significant space while the others are removed
+_CMD_SPACE_RE = re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])")
+
+
+def _cache_key(pred: str, gold: str) -> tuple[str, str]:
+    """Whitespace is insignificant in LaTeX math except right after a command (``\\pi r``)."""
+
+    def squeeze(s: str) -> str:
+        return "".join(_CMD_SPACE_RE.sub(r"\1" + _SEP, s).split()).replace(_SEP, " ")
+
+    return squeeze(pred), squeeze(gold)
 
 
 class MathVerifier(Verifier):
@@ -151,11 +165,12 @@ class MathVerifier(Verifier):
 
     def score_batch(self, samples: Sequence[Sample]) -> list[Score | BaseException]:
         out: list[Score | BaseException | None] = [None] * len(samples)
+        texts: dict[tuple[str, str], tuple[str, str]] = {}  # cache key -> the texts to compare
         plans: list[tuple[int, str, list[str], Any]] = []  # (index, pred, golds, extraction)
         pending: dict[tuple[str, str], Verdict | None] = {}
         for i, sample in enumerate(samples):
             try:
-                planned = self._plan(sample, pending)
+                planned = self._plan(sample, pending, texts)
             except MissingColumnError as exc:
                 out[i] = exc
                 continue
@@ -166,7 +181,7 @@ class MathVerifier(Verifier):
         todo = [k for k, v in pending.items() if v is None]
         if todo:
             opts = self.judge_options
-            results = self.pool().run([(p, g, opts) for p, g in todo])
+            results = self.pool().run([(*texts[k], opts) for k in todo])
             for key, (outcome, detail) in zip(todo, results, strict=True):
                 verdict = (outcome, detail, "sympy")
                 pending[key] = verdict
@@ -174,14 +189,17 @@ class MathVerifier(Verifier):
         for i, pred, golds, extraction in plans:
             verdicts: list[Verdict] = []
             for g in golds:
-                v = pending[(pred, g)]
+                v = pending[_cache_key(pred, g)]
                 assert v is not None
                 verdicts.append(v)
             out[i] = self._to_score(pred, golds, verdicts, extraction)
         return [s if s is not None else Score.error("internal: math verifier produced no score") for s in out]
 
     def _plan(
-        self, sample: Sample, pending: dict[tuple[str, str], Verdict | None]
+        self,
+        sample: Sample,
+        pending: dict[tuple[str, str], Verdict | None],
+        texts: dict[tuple[str, str], tuple[str, str]],
     ) -> Score | tuple[str, list[str], Any]:
         """Extract and pre-check one sample; queue the pairs that need a verdict."""
         try:
@@ -209,9 +227,10 @@ class MathVerifier(Verifier):
         if why:
             return Score.unparseable(f"answer rejected: {why}", answer=pred[:200], method=extraction.method)
         for g in golds:
-            key = (pred, g)
+            key = _cache_key(pred, g)
             if key in pending:
                 continue
+            texts[key] = (pred, g)
             cached = self._cache.get(key)
             if cached is not None:
                 pending[key] = (cached[0], cached[1], "cache")

@@ -94,6 +94,10 @@ def judge(pred: str, gold: str, opts: JudgeOptions) -> tuple[str, str]:
         timeout_seconds=None,
     )
     if not ok:
+        if all(isinstance(x, str) for x in gold_parsed):
+            # math-verify could not read the gold as mathematics, only as text: a mismatch says
+            # nothing about the answer.
+            return "bad_reference", f"gold answer {gold[:80]!r} could only be compared as text"
         return "wrong", f"expected {_show(gold_parsed)}, got {_show(pred_parsed)}"
     g, p = gold_parsed[0], pred_parsed[0]
     verdict = confirm(g, p, opts)
