@@ -101,3 +101,42 @@ def test_cli_scores_the_example_file_the_same(tmp_path: Path, capsys: pytest.Cap
     for r, w in zip(scored, expected(), strict=True):
         assert r["reward"] == pytest.approx(total(w))
     assert "TOTAL" in capsys.readouterr().out
+
+
+def test_every_format_length_answer_verifier_scores_the_file_from_the_cli(tmp_path: Path) -> None:
+    """Defaults work out of the box: each verifier by name through ``grpo-rewards score -r``."""
+    names = [
+        "math",
+        "exact",
+        "choice",
+        "format.think",
+        "format.tags",
+        "format.json",
+        "length.overlong",
+        "length.cosine",
+        "length.group",
+        "length.target",
+        "repetition",
+        "language",
+    ]
+    out = tmp_path / "scored.jsonl"
+    argv = ["score", str(COMPLETIONS), "-o", str(out), "--no-progress"]
+    for n in names:
+        argv += ["-r", n]
+    assert main(argv) == 0
+    scored = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(scored) == len(rows())
+    for r in scored:
+        assert set(r["rewards"]) == set(names)
+        assert not any(o == "error" for o in r["outcomes"].values()), r["details"]
+    # exact agrees with math on these plain-number answers, except for the boxed one
+    assert [r["outcomes"]["exact"] for r in scored][:2] == ["correct", "wrong"]
+    assert all(r["outcomes"]["choice"] == "bad_reference" for r in scored)  # numbers are not option letters
+    # format.regex needs a pattern, so it comes from a config
+    cfg = tmp_path / "regex.toml"
+    cfg.write_text(
+        '[[rewards]]\nname = "format.regex"\noptions = { pattern = "<answer>\\\\s*\\\\d+\\\\s*</answer>", match = "search" }\n'
+    )
+    assert main(["score", str(COMPLETIONS), "-c", str(cfg), "-o", str(out), "--no-progress"]) == 0
+    regex_values = [json.loads(line)["rewards"]["format.regex"] for line in out.read_text().splitlines()]
+    assert regex_values == [1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]

@@ -22,6 +22,12 @@ _STATEMENT = re.compile(
     rf"|\bchoose|\bpick|\bselect)"
     rf"{_MD}(?i:option|choice)?{_MD}{_LETTER}"
 )
+# "C is correct", "Option C is the answer"; group 1 holds letters listed before it ("A or C is correct").
+_STATEMENT_AFTER = re.compile(
+    rf"((?:[(\[]?[A-Z][)\]]?{_MD}(?:,|/|&|\bor\b|\band\b){_MD})*)"
+    rf"(?:(?i:option|choice){_MD})?{_LETTER}{_MD}(?i:is){_MD}(?i:the{_MD})?"
+    rf"(?i:correct|right|best|answer)\b"
+)
 _BOXED = re.compile(rf"\\boxed\{{\s*(?:\\text\{{\s*)?{_LETTER}\s*\}}?\s*\}}")
 _MORE = re.compile(rf"{_MD}(?:,|/|&|\bor\b|\band\b|\bthen\b){_MD}{_LETTER}")
 _ALONE = re.compile(r"^[\s*_`>#-]*(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|([A-Za-z]))[\s.:)*_`]*$")
@@ -39,7 +45,7 @@ def find_choice(text: str) -> tuple[str | None, str]:
     """The option letter a piece of text commits to, and how it was found.
 
     In order: a ``\\boxed{C}``, an answer statement (``The answer is (C)``, ``Answer: C``,
-    ``the correct option is C``; the last one counts, so a corrected answer is read as
+    ``the correct option is C``, ``C is correct``; the last one counts, so a corrected answer is read as
     corrected), the whole text being a letter (``C``,
     ``(C)``, ``C.``), or exactly one line that starts with an option label (``C) 42``). A
     statement naming several letters (``A or B``, ``A, C``) or a text listing several labelled
@@ -54,11 +60,18 @@ def find_choice(text: str) -> tuple[str | None, str]:
         found.append((m.start(), "boxed", m))
     for m in _STATEMENT.finditer(text):
         found.append((m.start(), "statement", m))
+    for m in _STATEMENT_AFTER.finditer(text):
+        found.append((m.start(), "statement after", m))
     if found:
         found.sort(key=lambda t: t[0])
         _, how, m = found[-1]
-        letter = _letter(m)
-        more = {_letter(x) for x in _iter_more(text, m.end())}
+        if how == "statement after":
+            letter = _letter(m, 2)
+            more = set(re.findall(r"[A-Z]", m.group(1)))
+            how = "statement"
+        else:
+            letter = _letter(m)
+            more = {_letter(x) for x in _iter_more(text, m.end())}
         if more - {letter}:
             return None, f"hedged between {', '.join(sorted(more | {letter}))}"
         return letter, how
