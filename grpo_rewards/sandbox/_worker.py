@@ -418,6 +418,7 @@ def _log(msg: str) -> None:
 def main() -> None:
     # Everything this process will ever import is imported now, while the host's files are
     # still reachable: after pivot_root only the sandbox root is.
+    import fcntl  # noqa: F401
     import platform  # noqa: F401
     import resource  # noqa: F401
 
@@ -433,7 +434,9 @@ def main() -> None:
     want = cfg["layers"]
     layers: dict[str, str] = {}
     userns = False
-    if want.get("userns", True):
+    if not want.get("userns", True):
+        layers["userns"] = "disabled"
+    else:
         try:
             unshare(CLONE_NEWUSER)
             userns = True
@@ -507,8 +510,10 @@ def main() -> None:
     zc = os.fork()
     if zc == 0:
         z_sock.close()
-        os.close(0)
-        os.close(1)
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)  # the host's pipes are not for candidates; keep 0-2 occupied
+        os.dup2(null, 1)
+        os.close(null)
         _candidate_zygote(zc_sock)
         os._exit(0)
     zc_sock.close()
@@ -838,6 +843,12 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     """U: the candidate's process, PID 1 of its own namespace. Private mounts, descriptors,
     limits and filters first; then the candidate runs, holding no descriptor but its own."""
     lim = req["limits"]
+    import fcntl
+
+    # Move our pipes above the standard descriptors before rearranging those.
+    status_w = fcntl.fcntl(status_w, fcntl.F_DUPFD, 10)
+    out_w = fcntl.fcntl(out_w, fcntl.F_DUPFD, 10) if out_w >= 0 else -1
+    rpc_fd = fcntl.fcntl(rpc_fd, fcntl.F_DUPFD, 10) if rpc_fd >= 0 else -1
     if W.mountns:
         unshare(CLONE_NEWNS)
         size = f"size={int(lim['disk_mb'])}m,nr_inodes=4096"
@@ -847,8 +858,7 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
             mount(None, "/build", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         if W.pidns:
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    else:
-        os.setsid()
+    os.setsid()  # own session and process group: kill(0, ...) reaches only this run
     for name, text in (req.get("files") or {}).items():
         with open(os.path.join(box, name), "w") as f:
             f.write(text)
@@ -868,8 +878,8 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     if rpc_fd >= 0:
         os.dup2(rpc_fd, 3)
         rpc_fd = 3
-    if status_w in (0, 1, 2, 3):
-        raise OSError("status pipe collides with a standard descriptor")
+    for f in (0, 1, 2):
+        os.set_inheritable(f, True)
     keep = 4 if rpc_fd == 3 else 3
     os.closerange(keep, status_w)
     os.closerange(status_w + 1, 1 << 16)
@@ -1099,6 +1109,9 @@ def _tester(job: dict[str, Any]) -> None:
 
 def _limits(job: dict[str, Any], wall: float | None = None) -> dict[str, Any]:
     lim = dict(job["limits"])
+    if job["language"] == "javascript":
+        # V8 reserves gigabytes of address space up front; its heap is capped by a flag instead.
+        lim["memory_mb"] = int(lim["memory_mb"]) + 8192
     if wall is not None:
         lim["wall_s"] = wall
     return lim
@@ -1160,7 +1173,8 @@ def _program_argv(job: dict[str, Any]) -> tuple[str, list[str] | None, dict[str,
     if lang in ("c", "cpp"):
         return "exec", ["/build/a.out" if W.mountns else os.path.join(W.box_parent, "build", "a.out")], {}
     if lang == "javascript":
-        return "exec", [job["toolchain"]["node"], "main.js"], {"main.js": job["code"]}
+        heap = f"--max-old-space-size={int(job['limits']['memory_mb'])}"
+        return "exec", [job["toolchain"]["node"], heap, "main.js"], {"main.js": job["code"]}
     raise ValueError(f"unsupported language {lang!r}")
 
 
@@ -1446,6 +1460,8 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             res["timeout"] = True
         except CandidateGone as exc:
             res["error"] = str(exc)
+        except JobTimeout:
+            raise
         except BaseException as exc:  # noqa: BLE001 - anything else fails the case
             res["error"] = _describe(exc)
             tb = traceback.extract_tb(exc.__traceback__)

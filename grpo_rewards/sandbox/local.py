@@ -11,11 +11,9 @@ docs/sandbox.md for the process tree and the threat model.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import queue
-import select
 import shutil
 import subprocess
 import sys
@@ -330,7 +328,12 @@ class LocalSandbox:
                     w.kill()
                 raise SandboxUnavailable(f"could not start sandbox workers: {errors[0]}") from errors[0]
             self.layers = dict(workers[0].layers)
-            self._check_layers()
+            try:
+                self._check_layers()
+            except SandboxUnavailable:
+                for w in workers:
+                    w.kill()
+                raise
             for w in workers:
                 self._all.append(w)
                 self._idle.put(w)
@@ -343,8 +346,6 @@ class LocalSandbox:
             return
         text = "; ".join(f"{k}: {v}" for k, v in sorted(missing.items()))
         if self.strict:
-            for w in self._all:
-                w.kill()
             raise SandboxUnavailable(
                 f"strict sandbox refuses to run: isolation layers missing ({text}). Run where unprivileged "
                 "user namespaces are allowed (sysctl kernel.unprivileged_userns_clone=1, "
@@ -438,10 +439,6 @@ def _close_all() -> None:
             sb.close()
         except Exception:  # noqa: BLE001 - interpreter exit: nothing left to report to
             pass
-
-
-def _unused() -> None:  # keep imports honest for tools that flag json/select as unused
-    _ = (json, select)
 
 
 @hookimpl

@@ -1,0 +1,198 @@
+"""The ``code`` verifier: extraction, test formats, comparison and scoring policy."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from grpo_rewards import load_rewards
+from grpo_rewards.contract import Outcome, Sample
+from grpo_rewards.plugins import get_registry
+from grpo_rewards.sandbox.local import LocalSandbox
+from grpo_rewards.verifiers.code import CodeVerifier, extract_code, parse_tests, stdout_matches, values_equal
+
+ADD_TESTS = {"kind": "assert", "code": "assert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(0, 5) == 5\n"}
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[LocalSandbox]:
+    sb = LocalSandbox(workers=2).start()
+    yield sb
+    sb.close()
+
+
+def make(pool: LocalSandbox, **options: object) -> CodeVerifier:
+    v = CodeVerifier(timeout=2.0, total_timeout=8.0, **options)  # type: ignore[arg-type]
+    v._sandbox = pool
+    return v
+
+
+def run(v: CodeVerifier, completion: str, tests: object) -> tuple[float | None, Outcome, str]:
+    s = v.score(Sample(completion=completion, row={"tests": tests}))
+    return s.value, s.outcome, s.detail
+
+
+def py(code: str) -> str:
+    return f"Sure.\n```python\n{code}\n```\n"
+
+
+# -- extraction --------------------------------------------------------------------------------
+
+
+def test_extracts_the_last_block_of_the_language_by_default() -> None:
+    text = "```python\nx = 1\n```\ntext\n```js\nlet y\n```\n```py\nx = 2\n```\n"
+    assert extract_code(text, "python") == "x = 2\n"
+    assert extract_code(text, "python", "first") == "x = 1\n"
+    assert extract_code(text, "python", "all") == "x = 1\n\n\nx = 2\n"
+    assert extract_code(text, "javascript") == "let y\n"
+    assert extract_code("no code here", "python") is None
+
+
+def test_unlabelled_blocks_are_a_fallback_and_think_is_ignored() -> None:
+    assert extract_code("```\nprint(1)\n```", "python") == "print(1)\n"
+    assert extract_code("```\nprint(1)\n```", "python", allow_unlabeled=False) is None
+    assert extract_code("<think>```python\nbad\n```</think>```python\ngood\n```", "python") == "good\n"
+    assert extract_code("```python\nunclosed", "python") is None
+
+
+def test_full_mode_takes_the_whole_completion() -> None:
+    assert extract_code("<think>hm</think>print(1)", "python", "full") == "print(1)"
+
+
+# -- test formats ------------------------------------------------------------------------------
+
+
+def test_tests_may_be_a_json_string() -> None:
+    spec = parse_tests(json.dumps({"kind": "call", "fn_name": "f", "cases": [{"args": [1], "expected": 2}]}))
+    assert spec.kind == "call" and spec.args == [([1], {})] and spec.expected == [2]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("not json", "not valid JSON"),
+        ([1, 2], "JSON object"),
+        ({"kind": "unit"}, "tests.kind"),
+        ({"kind": "assert", "code": ""}, "non-empty 'code'"),
+        ({"kind": "assert", "code": "assert (1"}, "does not parse"),
+        ({"kind": "stdio", "cases": []}, "non-empty 'cases'"),
+        ({"kind": "stdio", "cases": [{"input": "1"}]}, "string 'input' and 'output'"),
+        ({"kind": "call", "fn_name": "f", "cases": [{"args": [1]}]}, "'expected'"),
+        ({"kind": "call", "fn_name": "not valid", "cases": [{"args": [], "expected": 1}]}, "fn_name"),
+    ],
+)
+def test_malformed_tests_are_bad_reference(pool: LocalSandbox, raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_tests(raw)
+    value, outcome, detail = run(make(pool), py("def f(x): return x"), raw)
+    assert outcome == Outcome.BAD_REFERENCE and value is None and message.split("'")[0].strip() in detail
+
+
+def test_unsupported_kind_for_a_language_is_bad_reference(pool: LocalSandbox) -> None:
+    _, outcome, detail = run(make(pool, language="c"), "```c\nint main(){}\n```", ADD_TESTS)
+    assert outcome == Outcome.BAD_REFERENCE and "not supported for c" in detail
+
+
+def test_stdout_comparison() -> None:
+    assert stdout_matches("3 \n\n", "3")
+    assert stdout_matches("a\r\nb\n", "a\nb\n")
+    assert not stdout_matches("3\n4\n", "3\n")  # an extra line fails
+    assert not stdout_matches("", "3\n")
+    assert not stdout_matches("3.0001\n", "3\n")
+    assert stdout_matches("3.0001 x\n", "3 x\n", tolerance=1e-3)
+    assert not stdout_matches("3.1 x\n", "3 x\n", tolerance=1e-3)
+
+
+def test_value_comparison() -> None:
+    assert values_equal((1, [2, 3]), [1, [2, 3]])  # JSON has no tuples
+    assert not values_equal(1, True) and not values_equal(True, 1)
+    assert values_equal(2, 2.0)
+    assert values_equal(0.1 + 0.2, 0.3, tolerance=1e-9) and not values_equal(0.1 + 0.2, 0.3)
+    assert values_equal({1: "a"}, {"1": "a"})
+    assert not values_equal("1", 1) and not values_equal(None, 0)
+
+
+# -- scoring -----------------------------------------------------------------------------------
+
+
+def test_correct_partial_wrong_and_no_answer(pool: LocalSandbox) -> None:
+    v = make(pool)
+    assert run(v, py("def add(a, b):\n    return a + b"), ADD_TESTS)[:2] == (1.0, Outcome.CORRECT)
+    value, outcome, detail = run(v, py("def add(a, b):\n    return a * b if a else b"), ADD_TESTS)
+    assert outcome == Outcome.PARTIAL and value == pytest.approx(2 / 3) and "2/3" in detail
+    assert run(v, py("def add(a, b):\n    return 0"), ADD_TESTS)[:2] == (0.0, Outcome.WRONG)
+    assert run(v, "I think it's 3.", ADD_TESTS)[1] == Outcome.NO_ANSWER
+    _, outcome, detail = run(v, py("def add(a, b) return"), ADD_TESTS)
+    assert outcome == Outcome.WRONG and "SyntaxError" in detail
+
+
+def test_all_or_nothing_and_early_stop(pool: LocalSandbox) -> None:
+    half = py("def add(a, b):\n    return a * b if a else b")
+    assert run(make(pool, scoring="all"), half, ADD_TESTS)[:2] == (0.0, Outcome.WRONG)
+    fails_second = py("def add(a, b):\n    return a + b if a < 2 else 0")
+    assert run(make(pool), fails_second, ADD_TESTS)[0] == pytest.approx(2 / 3)
+    s = make(pool, early_stop=True).score(Sample(completion=fails_second, row={"tests": ADD_TESTS}))
+    assert s.info["passed"] == 1 and s.value == pytest.approx(1 / 3)  # the third case never ran
+
+
+def test_stdio_tests(pool: LocalSandbox) -> None:
+    tests = {"kind": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 6\n", "output": "11"}]}
+    good = py("a, b = map(int, input().split())\nprint(a + b)")
+    assert run(make(pool), good, tests)[:2] == (1.0, Outcome.CORRECT)
+    crash = py("a, b = map(int, input().split())\nprint(a + b)\nraise ValueError('late')")
+    value, outcome, detail = run(make(pool), crash, tests)
+    assert value == 0.0 and "runtime error" in detail
+    floats = {"kind": "stdio", "float_tolerance": 1e-6, "cases": [{"input": "", "output": "0.3333333"}]}
+    assert run(make(pool), py("print(1/3)"), floats)[1] == Outcome.CORRECT
+
+
+def test_call_tests(pool: LocalSandbox) -> None:
+    tests = {
+        "kind": "call",
+        "fn_name": "pair",
+        "cases": [{"args": [1], "expected": [1, 2]}, {"args": [5], "kwargs": {"k": 0}, "expected": [5, 5]}],
+    }
+    assert run(make(pool), py("def pair(x, k=1):\n    return (x, x + k)"), tests)[:2] == (1.0, Outcome.CORRECT)
+    value, _, detail = run(make(pool), py("def other(x):\n    return x"), tests)
+    assert value == 0.0 and "defines no 'pair'" in detail
+
+
+def test_timeouts_are_their_own_outcome(pool: LocalSandbox) -> None:
+    v = CodeVerifier(timeout=0.5, total_timeout=3.0)
+    v._sandbox = pool
+    value, outcome, _ = run(v, py("def add(a, b):\n    while a == 0: pass\n    return a + b"), ADD_TESTS)
+    assert outcome == Outcome.TIMEOUT and value == pytest.approx(2 / 3)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_c_completion(pool: LocalSandbox) -> None:
+    tests = {"kind": "stdio", "cases": [{"input": "2 3", "output": "5"}]}
+    code = '```c\n#include <stdio.h>\nint main(){int a,b;scanf("%d%d",&a,&b);printf("%d\\n",a+b);}\n```'
+    assert run(make(pool, language="c"), code, tests)[:2] == (1.0, Outcome.CORRECT)
+    _, outcome, detail = run(make(pool, language="c"), "```c\nint main( {\n```", tests)
+    assert outcome == Outcome.WRONG and detail.startswith("compile error")
+
+
+def test_missing_column_is_an_error_naming_it(pool: LocalSandbox) -> None:
+    out = make(pool).score_batch([Sample(completion=py("x=1"), row={"answer": "1"})])
+    assert isinstance(out[0], KeyError) and "tests" in str(out[0])
+
+
+def test_registered_and_usable_from_load_rewards(pool: LocalSandbox) -> None:
+    assert get_registry().verifiers["code"].factory is CodeVerifier
+    rs = load_rewards([{"name": "code", "options": {"sandbox_options": {"workers": 1}}}])
+    try:
+        res = rs.score([py("def add(a, b):\n    return a + b")], columns={"tests": [json.dumps(ADD_TESTS)]})
+        assert res.totals == [1.0]
+    finally:
+        rs.close()
+
+
+def test_verifier_pickles_without_its_pool(pool: LocalSandbox) -> None:
+    v = make(pool, language="python")
+    clone = pickle.loads(pickle.dumps(v))
+    assert clone._sandbox is None and clone.limits == v.limits
