@@ -863,8 +863,8 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
         with open(os.path.join(box, name), "w") as f:
             f.write(text)
     stdin_path = os.path.join(box, ".stdin")
-    with open(stdin_path, "wb") as f:
-        f.write(req.get("stdin", "").encode())
+    with open(stdin_path, "wb") as fb:
+        fb.write(req.get("stdin", "").encode())
     fd_in = os.open(stdin_path, os.O_RDONLY)
     os.unlink(stdin_path)
     null = os.open("/dev/null", os.O_RDWR)
@@ -878,8 +878,8 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     if rpc_fd >= 0:
         os.dup2(rpc_fd, 3)
         rpc_fd = 3
-    for f in (0, 1, 2):
-        os.set_inheritable(f, True)
+    for std in (0, 1, 2):
+        os.set_inheritable(std, True)
     keep = 4 if rpc_fd == 3 else 3
     os.closerange(keep, status_w)
     os.closerange(status_w + 1, 1 << 16)
