@@ -54,7 +54,7 @@ CHAT_TEMPLATE = (
 )
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
-_VOCAB_SIZE = 384
+_VOCAB_SIZE = 1024
 
 
 def demonstration(row: dict[str, Any], rng: random.Random) -> str:
@@ -79,6 +79,7 @@ def _corpus(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
     for row in rows:
         # The system prompt once per row, as in the chat-formatted prompts, so BPE merges it into few tokens.
         yield SYSTEM_PROMPT
+        yield "system\nuser\nassistant\n"
         yield row["question"]
         yield demonstration(row, rng)
 

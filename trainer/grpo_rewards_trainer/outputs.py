@@ -1,0 +1,149 @@
+"""What a run leaves in its output directory: ``run.json``, ``metrics.jsonl``, ``rewards.png``."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "MetricsWriter",
+    "read_metrics",
+    "plot_rewards",
+    "versions",
+    "plugins_info",
+    "reward_trend",
+    "write_json",
+]
+
+_PACKAGES = ("grpo-rewards", "trl", "transformers", "torch", "peft", "accelerate", "datasets", "unsloth", "vllm")
+
+
+def versions() -> dict[str, str | None]:
+    """Installed versions of the training stack (``None``: not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in _PACKAGES:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def plugins_info() -> list[dict[str, Any]]:
+    """Every loaded grpo-rewards plugin with its distribution and version, and load failures."""
+    from grpo_rewards import get_registry
+
+    reg = get_registry()
+    plugins = [
+        {"name": p.name, "distribution": p.distribution, "version": p.version, "builtin": p.builtin}
+        for p in reg.plugins
+    ]
+    for f in reg.failures:
+        plugins.append({"name": f.plugin.name, "distribution": f.plugin.distribution, "failed": f.describe()})
+    return plugins
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsWriter:
+    """Appends one JSON line per training log to
+    ``metrics.jsonl``: ``step``, ``reward``, ``reward_std``, ``rewards/<name>/mean``,
+    ``outcomes/<name>/<outcome>`` (from the reward library) and everything else TRL logs.
+
+    On resume, rows of steps after the checkpoint are dropped first, so the file stays one row
+    per step."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def truncate_after(self, step: int) -> None:
+        if not self.path.exists():
+            return
+        rows = [r for r in read_metrics(self.path) if int(r.get("step", 0)) <= step]
+        with self.path.open("w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+
+    def write(self, step: int, logs: Mapping[str, Any]) -> None:
+        """Append one row (called from the trainer callback's ``on_log``)."""
+        if "reward" not in logs:
+            return  # the end-of-training summary goes to run.json, not here
+        row = {"step": int(step), **{k: _clean(v) for k, v in logs.items()}}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``metrics.jsonl``."""
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def reward_trend(rows: Sequence[Mapping[str, Any]], key: str = "reward") -> dict[str, float | int]:
+    """Mean of ``key`` over the first and the last quarter of the logged steps."""
+    values = [float(r[key]) for r in rows if r.get(key) is not None]
+    if len(values) < 4:
+        return {"steps": len(values)}
+    q = len(values) // 4
+    first, last = values[:q], values[-q:]
+    return {
+        "steps": len(values),
+        "first_quarter_mean": sum(first) / len(first),
+        "last_quarter_mean": sum(last) / len(last),
+    }
+
+
+def plot_rewards(rows: Sequence[Mapping[str, Any]], path: Path, title: str = "GRPO rewards") -> Path:
+    """Draw the total reward (with its std band) and each component's mean over steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    total = [r.get("reward") for r in rows]
+    ax.plot(
+        steps, [float("nan") if v is None else v for v in total], color="black", linewidth=2, label="reward (total)"
+    )
+    std = [r.get("reward_std") for r in rows]
+    if all(v is not None for v in total + std):
+        lo = [t - s for t, s in zip(total, std, strict=True)]  # type: ignore[operator]
+        hi = [t + s for t, s in zip(total, std, strict=True)]  # type: ignore[operator]
+        ax.fill_between(steps, lo, hi, color="black", alpha=0.08, label="± reward_std")
+    names = sorted(
+        {
+            k[len("rewards/") : -len("/mean")]
+            for r in rows
+            for k in r
+            if k.startswith("rewards/") and k.endswith("/mean")
+        }
+    )
+    for name in names:
+        key = f"rewards/{name}/mean"
+        ys = [float("nan") if r.get(key) is None else r[key] for r in rows]
+        ax.plot(steps, ys, linewidth=1.2, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("mean reward")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
