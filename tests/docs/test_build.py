@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         assert f'id="grpo_rewards.hookspecs.{hook}"' in hooks_html, f"the hooks page has no section for {hook}"
     api_html = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
     assert 'id="grpo_rewards.load_rewards"' in api_html
+    remote = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(?:https?:)?//[^"]*"')
     for page in site.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        assert "fonts.googleapis.com" not in text, f"{page.relative_to(site)} loads Google Fonts"
+        found = remote.findall(page.read_text(encoding="utf-8"))
+        assert not found, f"{page.relative_to(site)} loads remote assets (the site must work offline): {found[:3]}"
