@@ -22,7 +22,7 @@ from grpo_rewards.verifiers._math.cache import VerdictCache
 from grpo_rewards.verifiers._math.equivalence import JudgeOptions
 from grpo_rewards.verifiers._math.extract import DEFAULT_ORDER, EXTRACTORS, extract_answer, extract_gold
 from grpo_rewards.verifiers._math.normalize import _VAR_RE, canonical, numbers_equal, parse_number
-from grpo_rewards.verifiers._math.pool import WorkerPool, default_workers
+from grpo_rewards.verifiers._math.pool import WorkerPool, acquire_pool, default_workers, release_pool
 from grpo_rewards.verifiers._math.prescreen import prescreen
 
 __all__ = ["MathVerifier"]
@@ -32,14 +32,18 @@ Verdict = tuple[str, str, str]  # (outcome, detail, path)
 
 
 _SEP = "\x00"  # stands in for a significant space while the others are removed
+# Spaces that change how math-verify reads an answer: after a command ("\\pi r"), after a comma
+# ("32, 349" is a list, "32,349" a number) and between digits ("1 2").
 _CMD_SPACE_RE = re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])")
+_SIGNIFICANT_SPACE_RE = re.compile(r"(?<=,)\s+|(?<=\d)\s+(?=\d)")
 
 
 def _cache_key(pred: str, gold: str) -> tuple[str, str]:
-    """Whitespace is insignificant in LaTeX math except right after a command (``\\pi r``)."""
+    """The cache key of a comparison: the texts without insignificant whitespace."""
 
     def squeeze(s: str) -> str:
-        return "".join(_CMD_SPACE_RE.sub(r"\1" + _SEP, s).split()).replace(_SEP, " ")
+        s = _SIGNIFICANT_SPACE_RE.sub(_SEP, _CMD_SPACE_RE.sub(r"\1" + _SEP, s))
+        return "".join(s.split()).replace(_SEP, " ")
 
     return squeeze(pred), squeeze(gold)
 
@@ -143,16 +147,17 @@ class MathVerifier(Verifier):
         return JudgeOptions(self.float_rounding, self.rel_tol, self.strict, self.allow_set_relation_comp)
 
     def pool(self) -> WorkerPool:
-        """The worker pool, started on first use."""
+        """The worker pool, started on first use (shared with other ``math`` verifiers of this
+        process that have the same ``workers``, ``timeout`` and ``memory_mb``)."""
         with self._pool_lock:
             if self._pool is None:
-                self._pool = WorkerPool(self.workers or default_workers(), self.timeout, self.memory_mb)
+                self._pool = acquire_pool(self.workers or default_workers(), self.timeout, self.memory_mb)
             return self._pool
 
     def close(self) -> None:
         with self._pool_lock:
             if self._pool is not None:
-                self._pool.close()
+                release_pool(self._pool)
                 self._pool = None
 
     # -- scoring ------------------------------------------------------------------------------

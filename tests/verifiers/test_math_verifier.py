@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,15 @@ from grpo_rewards.plugins import get_registry
 from grpo_rewards.verifiers.math import MathVerifier
 
 
+def make(**options: Any) -> MathVerifier:
+    """A verifier with a generous timeout (CI machines are shared; timeouts are tested in
+    test_math_safety.py). Verifiers with equal pool settings share one set of workers."""
+    return MathVerifier(timeout=20, **options)
+
+
 @pytest.fixture(scope="module")
 def verifier() -> Iterator[MathVerifier]:
-    v = MathVerifier(timeout=20)  # generous: CI machines are shared; timeouts are tested elsewhere
+    v = make()
     yield v
     v.close()
 
@@ -154,7 +161,7 @@ class TestGoldColumn:
         assert outcomes(verifier, [("#### 72", gold), ("The answer is 70.", gold)]) == [Outcome.CORRECT, Outcome.WRONG]
 
     def test_full_solution_with_box_in_another_column(self) -> None:
-        v = MathVerifier(column="solution", timeout=20)
+        v = make(column="solution")
         try:
             sol = "Completing the square gives $(x-3)^2 = 4$, so the larger root is $\\boxed{5}$."
             assert outcomes(v, [("\\boxed{5}", sol), ("\\boxed{1}", sol)], column="solution") == [
@@ -189,7 +196,7 @@ class TestOutcomes:
     def test_missing_column_is_reported_not_scored(self, verifier: MathVerifier) -> None:
         (res,) = verifier.score_batch([Sample("\\boxed{4}", {"solution": "4"})])
         assert isinstance(res, MissingColumnError) and "answer" in str(res)
-        rs = load_rewards(["math"])
+        rs = load_rewards([{"name": "math", "options": {"timeout": 20}}])
         try:
             result = rs.score(["\\boxed{4}"], columns={"solution": ["4"]})
             assert result.scores["math"][0].outcome is Outcome.BAD_REFERENCE
@@ -197,7 +204,7 @@ class TestOutcomes:
             rs.close()
 
     def test_fast_path_never_starts_the_pool(self) -> None:
-        v = MathVerifier()
+        v = make()
         got = outcomes(v, [("#### 72", "72"), ("\\boxed{\\frac{1}{2}}", "0.5"), ("\\boxed{3}", "4")])
         assert got == [Outcome.CORRECT, Outcome.CORRECT, Outcome.WRONG]
         assert v._pool is None
@@ -227,18 +234,19 @@ class TestOptions:
             MathVerifier(timeout=0)
 
     def test_strict_extraction(self) -> None:
-        v = MathVerifier(extract=["tag", "boxed"])
+        v = make(extract=["tag", "boxed"])
         assert outcomes(v, [("The answer is 4", "4"), ("\\boxed{4}", "4")]) == [Outcome.NO_ANSWER, Outcome.CORRECT]
 
     def test_extract_accepts_a_comma_separated_string(self) -> None:
         assert MathVerifier(extract="boxed, hashes").extract == ("boxed", "hashes")
 
     def test_equation_form(self) -> None:
-        strict = MathVerifier(equation_form=False)
+        strict = make(equation_form=False)
         assert outcomes(strict, [("\\boxed{x = 5}", "5"), ("\\boxed{5}", "5")]) == [Outcome.WRONG, Outcome.CORRECT]
 
     def test_options_from_a_reward_config(self) -> None:
-        rs = load_rewards({"rewards": [{"name": "math", "options": {"column": "solution", "float_rounding": 2}}]})
+        options = {"column": "solution", "float_rounding": 2, "timeout": 20}
+        rs = load_rewards({"rewards": [{"name": "math", "options": options}]})
         try:
             result = rs.score(["\\boxed{0.33}"], columns={"solution": ["\\frac{1}{3}"]})
             assert result.scores["math"][0].outcome is Outcome.CORRECT
@@ -256,7 +264,7 @@ class TestLifecycle:
             clone.close()
 
     def test_close_stops_every_worker(self) -> None:
-        v = MathVerifier(workers=2)
+        v = MathVerifier(workers=2, timeout=7)  # settings no other test uses: its own workers
         assert outcomes(v, [("\\boxed{x+1}", "1+x")]) == [Outcome.CORRECT]
         pids = v.pool().pids()
         assert len(pids) == 2
@@ -268,7 +276,7 @@ class TestLifecycle:
         v.close()
 
     def test_reward_set_close_stops_workers(self) -> None:
-        rs = load_rewards(["math"])
+        rs = load_rewards([{"name": "math", "options": {"timeout": 9}}])  # its own workers
         assert rs.reward_funcs[0](completions=["\\boxed{\\sqrt{4}}"], answer=["2"]) == [1.0]
         v = rs.verifier("math")
         assert isinstance(v, MathVerifier)

@@ -183,22 +183,26 @@ def _answer_line(text: str) -> Extraction | None:
 
 
 def _last_math(text: str) -> Extraction | None:
+    return _last_math_and_after(text)[0]
+
+
+def _last_math_and_after(text: str) -> tuple[Extraction | None, bool]:
+    """The last math environment, and whether a number follows it in the text."""
     tail = text[-_TAIL:]
     last = None
+    end = 0
     for m in _MATH_ENV_RE.finditer(tail):
         content = next(g for g in m.groups() if g is not None)
         if m.group("d") is not None and tail[m.end() : m.end() + 1].isdigit() and content != content.strip():
             continue  # "costs $5 and $7": currency, not math
         if content.strip():
-            last = content.strip()
+            last, end = content.strip(), m.end()
     if last:
-        return Extraction(last, "last_math")
+        return Extraction(last, "last_math"), _NUMBER_RE.search(tail, end) is not None
     whole = text.strip()
-    if (
-        0 < len(whole) <= _SHORT and len(_WORD_RE.findall(whole)) < 3
-    ):  # the whole completion is the answer ("\\frac{10}{9}", "1 000")
-        return Extraction(whole, "last_math")
-    return None
+    if 0 < len(whole) <= _SHORT and len(_WORD_RE.findall(whole)) < 3:
+        return Extraction(whole, "last_math"), False  # the whole completion is the answer ("\\frac{10}{9}")
+    return None, False
 
 
 def _last_number(text: str) -> Extraction | None:
@@ -235,6 +239,12 @@ def extract_answer(completion: str, order: tuple[str, ...] = DEFAULT_ORDER, tag:
         if name == "tag":
             continue
         found = _RULES[name](text)
+        if name == "last_math" and "last_number" in order:
+            found, number_after = _last_math_and_after(text)
+            if number_after:
+                # "... $d = \\frac{90}{n}$ ... so there are 12 sequences": prose after the last
+                # formula states the result.
+                found = _last_number(text)
         if name == "boxed" and found is not None and "final_answer" in order:
             # "... \\boxed{200} ... \\boxed{255} ... The final answer is $10,455$": the closing
             # statement after the last box wins over intermediate boxes.

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-__all__ = ["WorkerPool", "TaskResult", "default_workers"]
+__all__ = ["WorkerPool", "TaskResult", "default_workers", "acquire_pool", "release_pool"]
 
 log = logging.getLogger("grpo_rewards.math")
 
@@ -267,3 +267,35 @@ class WorkerPool:
         """Stop every worker (politely, then with ``SIGKILL``)."""
         with self._lock:
             _shutdown(self._workers)
+
+
+_shared: dict[tuple[int, float, int], tuple[WorkerPool, int]] = {}
+_shared_lock = threading.Lock()
+
+
+def acquire_pool(size: int, timeout: float, memory_mb: int) -> WorkerPool:
+    """A pool with these settings, shared by every verifier in this process that asks for the
+    same ones (two ``math`` components reading different columns use one set of workers).
+    Pair with :func:`release_pool`."""
+    key = (max(1, size), float(timeout), memory_mb)
+    with _shared_lock:
+        pool, users = _shared.get(key, (None, 0))
+        if pool is None or pool._pid != os.getpid():
+            pool, users = WorkerPool(*key), 0
+        _shared[key] = (pool, users + 1)
+        return pool
+
+
+def release_pool(pool: WorkerPool) -> None:
+    """Give back a pool from :func:`acquire_pool`; the last user's release stops its workers."""
+    key = (pool.size, pool.timeout, pool.memory_mb)
+    with _shared_lock:
+        held, users = _shared.get(key, (None, 0))
+        if held is not pool:
+            pool.close()
+            return
+        if users <= 1:
+            del _shared[key]
+            pool.close()
+        else:
+            _shared[key] = (pool, users - 1)
