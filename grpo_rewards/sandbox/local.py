@@ -244,6 +244,7 @@ def _case_from_frame(msg: dict[str, Any]) -> CaseResult:
         st = msg.get("status") or {}
         case.exit_code = st.get("exit")
         case.signal = st.get("signal")
+        case.error = case.error or ("" if not __import__("os").environ.get("SBDEBUG") else str(st))
         if st.get("killed") == "timeout":
             case.timeout = True
             case.error = case.error or "time limit exceeded"

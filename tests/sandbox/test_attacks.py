@@ -395,6 +395,7 @@ def test_kernel_layers_hold_inside(sandbox: LocalSandbox) -> None:
         "    return {'unshare': libc.unshare(0x10000000), 'mount': libc.mount(b'none', b'/tmp', b'tmpfs', 0, None),\n"
         "            'caps': caps, 'seccomp': seccomp, 'uid': os.getuid(), 'pid': os.getpid(),\n"
         "            'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
+        "            'others': [open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit() and int(p) != int(os.readlink('/proc/self'))],\n"
         "            'hostname': os.uname().nodename}\n"
     )
     if any(v != "ok" for v in sandbox.layers.values()):
@@ -403,4 +404,5 @@ def test_kernel_layers_hold_inside(sandbox: LocalSandbox) -> None:
     assert isinstance(out, dict)
     assert out["unshare"] == -1 and out["mount"] == -1
     assert out["caps"] == ["0000000000000000"] and out["seccomp"] == ["2"]
-    assert out["pid"] == 1 and out["pids"] == [1] and out["hostname"] == "sandbox"
+    # PID 1 of its own namespace; /proc shows it alone (the tester and zygote are hidden).
+    assert out["pid"] == 1 and len(out["pids"]) == 1 and out["others"] == [] and out["hostname"] == "sandbox"
