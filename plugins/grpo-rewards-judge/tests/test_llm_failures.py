@@ -56,7 +56,7 @@ def test_server_errors_are_retried_then_reported() -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_concurrency_limit(concurrency: int) -> None:
-    behaviour = Behaviour(delay=0.3)
+    behaviour = Behaviour(delay=0.5)
     with stub_server(behaviour) as url:
         judge = LLMJudge(model="m", base_url=url, concurrency=concurrency)
         scores = judge.score_batch(_samples(6))
