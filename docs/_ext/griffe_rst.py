@@ -31,15 +31,17 @@ def _role(match: re.Match[str]) -> str:
 
 
 def _language(code: str) -> str:
-    try:
-        ast.parse(code)
-        return "python"
-    except SyntaxError:
-        pass
+    # TOML first: "[[rewards]]\nname = 'x'" is valid Python too, while real Python code
+    # (calls, imports, defs) is rarely valid TOML.
     try:
         tomllib.loads(code)
         return "toml"
     except tomllib.TOMLDecodeError:
+        pass
+    try:
+        ast.parse(code)
+        return "python"
+    except SyntaxError:
         return "text"
 
 
