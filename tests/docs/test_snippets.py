@@ -86,7 +86,25 @@ def _run_shell(block: Block, cwd: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
+def _is_slow(page: Path) -> bool:
+    """Pages whose examples take seconds: shell commands (a fresh interpreter each), or torch/TRL
+    imports (a trainer config's ``[grpo]`` table is checked against ``trl.GRPOConfig``)."""
+    for b in code_blocks(page):
+        if b.skip:
+            continue
+        if b.shell or (b.lang == "toml" and "[grpo]" in b.code):
+            return True
+        if b.lang in ("python", "py") and any(
+            f"import {m}" in b.code or f"from {m}" in b.code for m in ("torch", "trl")
+        ):
+            return True
+    return False
+
+
+PARAMS = [pytest.param(p, id=str(p.relative_to(REPO)), marks=[pytest.mark.slow] if _is_slow(p) else []) for p in PAGES]
+
+
+@pytest.mark.parametrize("page", PARAMS)
 def test_examples_run(page: Path, scratch: Path) -> None:
     namespace: dict[str, object] = {"__name__": "__docs_example__"}
     ran = 0
