@@ -89,6 +89,7 @@ def test_extraction_is_linear_on_adversarial_input() -> None:
     # Unclosed boxes and a megabyte of dollar signs: must return, not backtrack for minutes.
     assert extract_answer("\\boxed{" * 50_000 + "x " * 500_000 + " 7").answer == "7"
     assert extract_answer("$" * 1_000_000 + "\\(" * 100_000).method in ("last_math", "last_number", "")
+    assert extract_answer("<answer>" * 200_000 + "the answer is 5").answer == "5"
 
 
 # -- gold column shapes ------------------------------------------------------------------------

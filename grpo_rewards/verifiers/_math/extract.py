@@ -224,7 +224,10 @@ def extract_answer(completion: str, order: tuple[str, ...] = DEFAULT_ORDER, tag:
     """Find the final answer of ``completion`` by trying the rules of ``order`` in turn."""
     text = strip_think(completion)
     if "tag" in order:
-        blocks = [b for b in tag_blocks(completion, tag) if b.strip()]
+        # Without a closing tag there is no block; checking first keeps a flood of unclosed
+        # opening tags from making the block search quadratic.
+        closed = f"</{tag}>" in completion or f"</{tag}>".upper() in completion.upper()
+        blocks = [b for b in tag_blocks(completion, tag) if b.strip()] if closed else []
         if blocks:
             if len({_key(b) for b in blocks}) > 1:
                 return Extraction(blocks[-1], "tag", hedge=f"{len(blocks)} different <{tag}> blocks")

@@ -10,17 +10,22 @@ replaced. Each worker caps its own address space with ``RLIMIT_AS``, so a memory
 ``MemoryError`` (reported as a timeout: "ran past its time or memory limit") or kills only that
 worker.
 
-Workers are plain subprocesses (``python -m grpo_rewards.verifiers._math.worker``), not
-``multiprocessing`` children: they never re-import the caller's ``__main__`` (a training script
-without a ``__name__`` guard), and ``fork``+``exec`` is safe from any thread. A worker announces
-itself ready only after its imports and a warm-up comparison, so start-up never counts against
-a task's time limit. A worker whose parent disappears exits on its own (see ``worker.py``).
+Workers are forked by a fork server (``python -m grpo_rewards.verifiers._math.worker --zygote``,
+a plain subprocess that imports sympy and math-verify and warms them up once), not by
+``multiprocessing``: they never re-import the caller's ``__main__`` (a training script without a
+``__name__`` guard), the caller never forks itself (safe from any thread), and a replacement
+worker is ready in milliseconds. Where the fork server cannot be used (no ``socket.send_fds``,
+not Linux) each worker is its own subprocess. A worker announces itself ready after its imports,
+so start-up never counts against a task's time limit. Workers exit when the fork server goes,
+and the fork server exits when its owner closes the pool or dies.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +46,7 @@ START_TIMEOUT = 120.0
 """Seconds a new worker may take to import sympy and math-verify and report ready."""
 _MAX_START_FAILURES = 3
 _WORKER_MODULE = "grpo_rewards.verifiers._math.worker"
+_USE_ZYGOTE = sys.platform.startswith("linux") and hasattr(socket, "send_fds")
 
 
 def default_workers() -> int:
@@ -84,16 +90,42 @@ class _Duplex:
                 pass
 
 
+def _gone(pid: int) -> bool:
+    """True once ``pid`` no longer exists (or is a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+    except OSError:  # pragma: no cover - no /proc
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
 class _Worker:
-    """One worker process and its pipes."""
+    """One worker process and its pipes: a child of the fork server, or its own subprocess."""
 
-    __slots__ = ("proc", "conn", "ready", "task", "deadline", "started")
+    __slots__ = ("proc", "pid", "conn", "ready", "task", "deadline", "started")
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, pid: int, conn: _Duplex, proc: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self.conn = conn
+        self.proc = proc
+        self.ready = False
+        self.task: int | None = None
+        self.deadline = 0.0
+        self.started = time.monotonic()
+
+    @classmethod
+    def spawn(cls, memory_mb: int) -> _Worker:
+        """A worker in a fresh interpreter (used where there is no fork server)."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
-            self.proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", _WORKER_MODULE, str(to_child_r), str(from_child_w), str(memory_mb)],
                 pass_fds=(to_child_r, from_child_w),
                 stdin=subprocess.DEVNULL,
@@ -106,25 +138,88 @@ class _Worker:
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-        self.conn = _Duplex(from_child_r, to_child_w)
-        self.ready = False
-        self.task: int | None = None
-        self.deadline = 0.0
-        self.started = time.monotonic()
+        return cls(proc.pid, _Duplex(from_child_r, to_child_w), proc)
+
+    def exit_code(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
+
+    def wait(self, timeout: float) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+            return
+        deadline = time.monotonic() + timeout
+        while not _gone(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def kill(self) -> None:
         try:
-            self.proc.kill()
-        except Exception:  # noqa: BLE001 - already gone
+            os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL not delivered yet
-            pass
+        self.wait(5.0)  # the fork server (or Popen.wait) reaps it
         self.conn.close()
 
 
-def _shutdown(workers: list[_Worker]) -> None:
+class _Zygote:
+    """The fork server (see ``worker.zygote_main``): one warm interpreter that forks workers."""
+
+    def __init__(self, memory_mb: int) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", _WORKER_MODULE, "--zygote", str(theirs.fileno()), str(memory_mb)],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_child_env(),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.ready = False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self) -> _Worker:
+        """A new worker (waits for the fork server to finish its start-up first)."""
+        if not self.ready:
+            self.sock.settimeout(START_TIMEOUT)
+            got = self.sock.recv(1)
+            if got != b"R":
+                raise RuntimeError(
+                    f"the math verifier's fork server failed to start (exit code {self.proc.poll()}); "
+                    f"run `{sys.executable} -m {_WORKER_MODULE}` to see why"
+                )
+            self.ready = True
+        self.sock.settimeout(30.0)
+        self.sock.sendall(b"F")
+        msg, fds, _, _ = socket.recv_fds(self.sock, 16, 2)
+        if len(fds) != 2 or len(msg) != 16:
+            for fd in fds:
+                os.close(fd)
+            raise RuntimeError("the math verifier's fork server did not hand over a worker")
+        task_w, result_r = fds
+        return _Worker(int(msg), _Duplex(result_r, task_w))
+
+    def close(self) -> None:
+        try:
+            self.sock.close()  # the fork server exits on EOF; its workers follow
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5.0)
+
+
+def _shutdown(workers: list[_Worker], zygotes: list[_Zygote]) -> None:
     for w in workers:
         try:
             w.conn.send(None)
@@ -132,12 +227,12 @@ def _shutdown(workers: list[_Worker]) -> None:
             pass
     deadline = time.monotonic() + 2.0
     for w in workers:
-        try:
-            w.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
+        w.wait(max(0.0, deadline - time.monotonic()))
         w.kill()
     workers.clear()
+    for z in zygotes:
+        z.close()
+    zygotes.clear()
 
 
 class WorkerPool:
@@ -157,7 +252,8 @@ class WorkerPool:
         self._pid = os.getpid()
         self.restarts = 0
         self._start_failures = 0
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers)
+        self._zygotes: list[_Zygote] = []  # zero or one; a list so the finalizer sees replacements
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._zygotes)
 
     def start(self) -> None:
         """Start the workers and wait until they are ready (:meth:`run` does this lazily)."""
@@ -169,14 +265,32 @@ class WorkerPool:
     def _ensure_started(self) -> None:
         if self._pid != os.getpid():  # a forked child: those workers belong to the parent
             self._workers.clear()
+            self._zygotes.clear()
             self._pid = os.getpid()
         while len(self._workers) < self.size:
-            self._workers.append(_Worker(self.memory_mb))
+            self._workers.append(self._new_worker())
+
+    def _new_worker(self) -> _Worker:
+        if not _USE_ZYGOTE:
+            return _Worker.spawn(self.memory_mb)
+        for attempt in range(2):
+            if not self._zygotes or not self._zygotes[0].alive():
+                for z in self._zygotes:
+                    z.close()
+                self._zygotes[:] = [_Zygote(self.memory_mb)]
+            try:
+                return self._zygotes[0].fork()
+            except (OSError, RuntimeError):
+                self._zygotes[0].close()
+                self._zygotes.clear()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def _replace(self, w: _Worker) -> None:
         w.kill()
         self.restarts += 1
-        self._workers[self._workers.index(w)] = _Worker(self.memory_mb)
+        self._workers[self._workers.index(w)] = self._new_worker()
 
     def _pump(self, waiting: list[_Worker], max_wait: float, finish: Callable[[int, TaskResult], None]) -> None:
         """Wait for messages from ``waiting`` (or the nearest deadline) and handle them."""
@@ -190,7 +304,7 @@ class WorkerPool:
                 try:
                     msg = w.conn.recv()
                 except (EOFError, OSError):
-                    code = w.proc.poll()
+                    code = w.exit_code()
                     idx = w.task
                     self._replace(w)
                     if idx is None:
@@ -261,12 +375,12 @@ class WorkerPool:
 
     def pids(self) -> list[int]:
         """Process ids of the current workers (for tests and diagnostics)."""
-        return [w.proc.pid for w in self._workers]
+        return [w.pid for w in self._workers]
 
     def close(self) -> None:
         """Stop every worker (politely, then with ``SIGKILL``)."""
         with self._lock:
-            _shutdown(self._workers)
+            _shutdown(self._workers, self._zygotes)
 
 
 _shared: dict[tuple[int, float, int], tuple[WorkerPool, int]] = {}

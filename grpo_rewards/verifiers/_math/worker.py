@@ -1,8 +1,15 @@
-"""The worker process: ``python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB``.
+"""Worker processes of the ``math`` verifier.
 
-It imports sympy and math-verify, warms them up, caps its address space, says ``"ready"``, then
-answers ``(idx, pred, gold, options)`` messages with ``(idx, outcome, detail)`` until it reads
-``None`` or its parent goes away."""
+Two ways to run (see :mod:`.pool`):
+
+- ``python -m grpo_rewards.verifiers._math.worker --zygote SOCKET_FD MEMORY_MB`` (Linux): a fork
+  server that imports sympy and math-verify and warms them up once, then forks a ready worker
+  for each request, passing the worker's pipe ends back over the socket. Workers start in
+  milliseconds, also when a stuck one is replaced.
+- ``python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB``: one worker.
+
+A worker caps its address space, says ``"ready"``, then answers ``(idx, pred, gold, options)``
+messages with ``(idx, outcome, detail)`` until it reads ``None`` or its parent goes away."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from multiprocessing.connection import Connection
 
 from grpo_rewards.verifiers._math import equivalence
 
-__all__ = ["worker_main"]
+__all__ = ["worker_main", "zygote_main"]
 
 
 def _cap_memory(memory_mb: int) -> None:
@@ -35,6 +42,56 @@ def _cap_memory(memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux: time limit only
         pass
+
+
+def _warm_up() -> None:
+    try:
+        equivalence.warm_up()
+    except Exception:  # noqa: BLE001 - a broken warm-up shows up again on the first task
+        pass
+
+
+def zygote_main(sock_fd: int, memory_mb: int) -> None:
+    """Fork server: warm up once, then fork one worker per ``b"F"`` request until EOF."""
+    import signal
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
+    _warm_up()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps our workers: no zombies
+    sock.sendall(b"R")
+    while True:
+        try:
+            request = sock.recv(1)
+        except OSError:
+            break
+        if not request:  # the owner closed the socket or died
+            break
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                sock.close()
+                os.close(task_w)
+                os.close(result_r)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+                worker_main(_Pipes(task_r, result_w), memory_mb, warm=False)
+            finally:
+                os._exit(0)
+        os.close(task_r)
+        os.close(result_w)
+        try:
+            socket.send_fds(sock, [b"%16d" % pid], [task_w, result_r])
+        except OSError:
+            break
+        finally:
+            os.close(task_w)
+            os.close(result_r)
+    os._exit(0)
 
 
 def _watch_parent(parent: int) -> None:
@@ -57,15 +114,13 @@ class _Pipes:
         self._w.send(obj)
 
 
-def worker_main(conn: _Pipes | Connection, memory_mb: int) -> None:
+def worker_main(conn: _Pipes | Connection, memory_mb: int, warm: bool = True) -> None:
     """Answer ``(idx, pred, gold, options)`` messages with ``(idx, outcome, detail)`` until ``None``."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
     sys.setrecursionlimit(5000)
-    try:
-        equivalence.warm_up()
-    except Exception:  # noqa: BLE001 - a broken warm-up shows up again on the first task
-        pass
+    if warm:
+        _warm_up()
     _cap_memory(memory_mb)
     conn.send("ready")
     while True:
@@ -91,9 +146,13 @@ def worker_main(conn: _Pipes | Connection, memory_mb: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Entry point of the worker subprocess."""
+    """Entry point of the worker (or fork server) subprocess."""
+    if len(argv) == 3 and argv[0] == "--zygote":
+        zygote_main(int(argv[1]), int(argv[2]))  # exits when its owner goes away
     if len(argv) != 3:
-        sys.exit("usage: python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB")
+        sys.exit(
+            "usage: python -m grpo_rewards.verifiers._math.worker [--zygote SOCKET_FD | READ_FD WRITE_FD] MEMORY_MB"
+        )
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     worker_main(_Pipes(int(argv[0]), int(argv[1])), int(argv[2]))
     sys.stdout.flush()
