@@ -192,3 +192,28 @@ def test_overlong_padding_is_punished() -> None:
     spec = {"name": "length.overlong", "options": {"max_length": 100, "cache_length": 20}}
     out = score(spec, ["x", "x"], completion_ids=[[1] * 50, [1] * 100])
     assert out.values["length.overlong"] == [0.0, -1.0]
+
+
+# -- completions built to stall the parsers -----------------------------------------------------------
+
+STALLERS = {
+    "unclosed answer tags": "<answer>" * 20_000,
+    "unclosed fences": "```python\n" * 20_000,
+    "spaces after 'answer is'": "The answer is" + " " * 50_000 + "?",
+    "asterisks after 'answer is'": "The answer is " + "*" * 50_000,
+    "a long hedge": "A or " * 20_000,
+    "unclosed display math": "\\[" * 50_000,
+    "trailing punctuation": "Paris" + "!" * 50_000 + "x",
+    "deeply nested JSON": "[" * 100_000 + "]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("text", list(STALLERS.values()), ids=list(STALLERS))
+def test_pathological_completions_are_scored_not_stalled(text: str) -> None:
+    # Every parser is linear in the completion's length (before, several of these took minutes
+    # through quadratic or cubic regular-expression backtracking); here they must simply finish
+    # with an honest verdict.
+    out = score(["exact", "choice", "format.think", "format.json", "language", "repetition"], [text], gold="A")
+    for name, scores in out.scores.items():
+        assert scores[0].outcome is not Outcome.ERROR, (name, scores[0].detail)
+    assert out.values["exact"] == [0.0] and out.values["choice"] == [0.0] and out.values["format.think"] == [0.0]

@@ -12,26 +12,39 @@ from grpo_rewards.verifiers._answer import EXTRACT_MODES, extract_answer
 
 __all__ = ["MultipleChoice", "find_choice"]
 
+# The patterns below run on _squeeze()d text: markdown emphasis removed and every whitespace run
+# one character, so that each gap is matched by a single "\s?" and no pattern can backtrack
+# polynomially on long runs of spaces or asterisks in an adversarial completion.
+_EMPHASIS = re.compile(r"[*_`]+")
+_SPACES = re.compile(r"[^\S\n]+")
+_NEWLINES = re.compile(r" ?\n[\n ]*")
+
 # A letter: "(C)", "[C]", "(c)" or a bare capital "C" not followed by a word character. A bare
 # "I" followed by a verb ("I think B") is the pronoun, not option I.
-_LETTER = r"(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|(?!I\s+(?:think|believe|guess|would|am|feel|say|need|can|will)\b)([A-Z])(?![\w']))"
-_MD = r"[\s*_`]*"
+_LETTER = (
+    r"(?:\(\s?([A-Za-z])\s?\)|\[\s?([A-Za-z])\s?\]"
+    r"|(?!I\s(?:think|believe|guess|would|am|feel|say|need|can|will)\b)([A-Z])(?![\w']))"
+)
 _STATEMENT = re.compile(
-    rf"(?i:\banswer{_MD}(?:(?:is|would\s+be|will\s+be|should\s+be){_MD}[:：]?|[:：=-])"
-    rf"|\b(?:correct|right|best|final)\s+(?:option|choice|answer){_MD}(?:is|:|：|=)?"
-    rf"|\bchoose|\bpick|\bselect)"
-    rf"{_MD}(?i:option|choice)?{_MD}{_LETTER}"
+    r"(?i:\banswer\s?(?:(?:is|would\sbe|will\sbe|should\sbe)\s?[:：]?|[:：=-])"
+    r"|\b(?:correct|right|best|final)\s(?:option|choice|answer)\s?(?:is|:|：|=)?"
+    r"|\bchoose|\bpick|\bselect)"
+    rf"\s?(?i:(?:option|choice)\s?)?{_LETTER}"
 )
 # "C is correct", "Option C is the answer"; group 1 holds letters listed before it ("A or C is correct").
 _STATEMENT_AFTER = re.compile(
-    rf"((?:[(\[]?[A-Z][)\]]?{_MD}(?:,|/|&|\bor\b|\band\b){_MD})*)"
-    rf"(?:(?i:option|choice){_MD})?{_LETTER}{_MD}(?i:is){_MD}(?i:the{_MD})?"
-    rf"(?i:correct|right|best|answer)\b"
+    r"((?:[(\[]?[A-Z][)\]]?\s?(?:,|/|&|\bor\b|\band\b)\s?){0,5})"
+    rf"(?:(?i:option|choice)\s?)?{_LETTER}\s?(?i:is)\s?(?i:the\s?)?"
+    r"(?i:correct|right|best|answer)\b"
 )
-_BOXED = re.compile(rf"\\boxed\{{\s*(?:\\text\{{\s*)?{_LETTER}\s*\}}?\s*\}}")
-_MORE = re.compile(rf"{_MD}(?:,|/|&|\bor\b|\band\b|\bthen\b){_MD}{_LETTER}")
-_ALONE = re.compile(r"^[\s*_`>#-]*(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|([A-Za-z]))[\s.:)*_`]*$")
-_LINE_LABEL = re.compile(r"^[\s*_`>#-]*(?:\(\s*([A-Z])\s*\)|([A-Z])\)|([A-Z])[.:])(?:\s|$)", re.MULTILINE)
+_BOXED = re.compile(rf"\\boxed\{{\s?(?:\\text\{{\s?)?{_LETTER}\s?\}}?\s?\}}")
+_MORE = re.compile(rf"\s?(?:,|/|&|\bor\b|\band\b|\bthen\b)\s?{_LETTER}")
+_ALONE = re.compile(r"^[\s>#-]*(?:\(\s?([A-Za-z])\s?\)|\[\s?([A-Za-z])\s?\]|([A-Za-z]))[\s.:)]*$")
+_LINE_LABEL = re.compile(r"^[ >#-]*(?:\(\s?([A-Z])\s?\)|([A-Z])\)|([A-Z])[.:])(?:\s|$)", re.MULTILINE)
+
+
+def _squeeze(text: str) -> str:
+    return _NEWLINES.sub("\n", _SPACES.sub(" ", _EMPHASIS.sub("", text)))
 
 
 def _letter(m: re.Match[str], first_group: int = 1) -> str:
@@ -52,6 +65,7 @@ def find_choice(text: str) -> tuple[str | None, str]:
     lines, or boxes around different letters, is a hedge: the letter is ``None`` and the reason
     says so.
     """
+    text = _squeeze(text)
     found: list[tuple[int, str, re.Match[str]]] = []
     boxed = {_letter(m) for m in _BOXED.finditer(text)}
     if len(boxed) > 1:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import string
 import unicodedata
 from typing import Any
@@ -16,7 +15,7 @@ __all__ = ["ExactMatch"]
 _PUNCT = str.maketrans("", "", string.punctuation)
 # Markdown/quote wrappers around a whole answer: **Paris**, `42`, "Paris", $42$.
 _WRAPPERS = ("**", "__", "*", "_", "`", '"', "'", "“", "”", "$")
-_TRAILING = re.compile(r"[.,;:!?。，；：！？]+$")
+_TRAILING = ".,;:!?。，；：！？"
 
 
 class ExactMatch(Verifier):
@@ -85,16 +84,15 @@ class ExactMatch(Verifier):
 
     @staticmethod
     def _trim(text: str) -> str:
-        changed = True
-        while changed and text:
-            changed = False
-            stripped = _TRAILING.sub("", text).rstrip()
-            if stripped != text:
-                text, changed = stripped, True
+        for _ in range(8):  # wrappers nest a few levels at most ("**`42`**."); bounded work
+            before = text
+            text = text.rstrip(_TRAILING).rstrip()
             for w in _WRAPPERS:
                 if len(text) > 2 * len(w) and text.startswith(w) and text.endswith(w):
-                    text, changed = text[len(w) : -len(w)].strip(), True
+                    text = text[len(w) : -len(w)].strip()
                     break
+            if text == before:
+                break
         return text
 
     def _golds(self, raw: Any) -> list[str]:

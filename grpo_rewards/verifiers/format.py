@@ -425,6 +425,8 @@ class FormatJSON(Verifier):
             obj = json.loads(candidate, parse_constant=_reject_constant)
         except (json.JSONDecodeError, ValueError) as exc:
             return Score.unparseable(f"invalid JSON in {source}: {exc}")
+        except RecursionError:
+            return Score.unparseable(f"JSON in {source} is nested too deeply to parse")
         if isinstance(obj, float) and not math.isfinite(obj):  # e.g. 1e999
             return Score.unparseable(f"non-finite number in {source}")
         validator = self._get_validator()

@@ -56,7 +56,8 @@ other language needs the ``scripts`` option (Unicode script names such as ``"Lat
 
 # LaTeX and code are written in Latin letters whatever the language of the prose around them.
 _MATH_CODE = regex.compile(
-    r"```.*?(?:```|\Z)|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\\\[.*?\\\]|\\\(.*?\\\)|\\[A-Za-z]+",
+    # an unclosed span runs to the end, so that no span is rescanned from every opening
+    r"```.*?(?:```|\Z)|`[^`\n]*`|\$\$.*?(?:\$\$|\Z)|\$[^$\n]*\$|\\\[.*?(?:\\\]|\Z)|\\\(.*?(?:\\\)|\Z)|\\[A-Za-z]+",
     regex.DOTALL,
 )
 _LETTER = regex.compile(r"\p{L}")
