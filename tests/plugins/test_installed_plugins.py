@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PLUGIN_DIRS, Venv
+from plugin_venvs import PLUGIN_DIRS, Venv
 
 pytestmark = pytest.mark.slow  # builds a venv and installs the plugins (about 20 s, once)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cookiecutter.main as cookiecutter_main  # in grpo-rewards' dev extra
 import pytest
-from conftest import PLUGINS, make_venv
+from plugin_venvs import PLUGINS, make_venv
 
 pytestmark = pytest.mark.slow  # generates, installs and runs a package in a fresh venv (about 10 s)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import free_port
 from grpo_rewards_judge import LLMJudge
-from stub_server import Behaviour, stub_server
+from stub_server import Behaviour, free_port, stub_server
 
 import grpo_rewards
 from grpo_rewards import Sample, Score
