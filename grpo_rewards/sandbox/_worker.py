@@ -95,6 +95,8 @@ def recv_frame(fd: int, deadline: float | None = None, limit: int = MAX_FRAME) -
 # int subclass whose __eq__ always returns True) becomes an opaque handle.
 
 _MAX_DEPTH = 200
+_FLAT = frozenset({str, bool, type(None)})  # types that are their own JSON encoding, always
+_FLAT_IN = frozenset({str, bool, int, float, type(None)})  # decoded JSON scalars are plain as they are
 
 
 class Opaque:
@@ -126,6 +128,18 @@ def encode(x: Any, handle: Any = None, depth: int = 0) -> Any:
             return x
         return {"x": repr(x)}
     if t is list:
+        for v in x:  # the common case (a list of scalars) without a call per element
+            tv = type(v)
+            if tv is int:
+                if not -(2**53) < v < 2**53:
+                    break
+            elif tv is float:
+                if not math.isfinite(v):
+                    break
+            elif tv not in _FLAT:
+                break
+        else:
+            return {"l": x}
         return {"l": [encode(v, handle, depth + 1) for v in x]}
     if t is tuple:
         return {"t": [encode(v, handle, depth + 1) for v in x]}
@@ -162,6 +176,8 @@ def decode(x: Any, handle: Any = None, depth: int = 0) -> Any:
         raise ValueError("malformed wire value")
     ((tag, v),) = x.items()
     if tag == "l":
+        if all(type(e) in _FLAT_IN for e in v):
+            return v
         return [decode(e, handle, depth + 1) for e in v]
     if tag == "t":
         return tuple(decode(e, handle, depth + 1) for e in v)
@@ -433,10 +449,6 @@ def main() -> None:
     import resource  # noqa: F401
 
     libc()
-    try:
-        prctl(41, 1)  # PR_SET_THP_DISABLE: forks then copy 4 KiB pages, not 2 MiB ones
-    except OSError:
-        pass
     cfg = recv_frame(0)
     W.cfg = cfg
     W.env = dict(cfg["env"])
@@ -723,7 +735,15 @@ def _candidate_zygote(sock: socket.socket) -> None:
     _set_name(b"sbx-zygote")
     pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY) if W.pidns else -1
     import gc
+    import importlib
 
+    # Modules candidates import all the time (HumanEval prompts start with "from typing import
+    # List"): imported once here, inherited by every run instead of loaded by each.
+    for name in W.cfg.get("preload", ()):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module this interpreter lacks is simply not preloaded
+            pass
     if W.seccomp_ok or W.caps_ok:
         seccomp_program()
         if not _CAP_LAST:
