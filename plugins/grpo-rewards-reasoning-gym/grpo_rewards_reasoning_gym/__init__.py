@@ -9,7 +9,6 @@ Registers, through the ``grpo_rewards`` entry-point group:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,20 +16,16 @@ import grpo_rewards
 from grpo_rewards_reasoning_gym._tasks import TASKS
 from grpo_rewards_reasoning_gym.entries import dump_entry, load_entry
 from grpo_rewards_reasoning_gym.source import reasoning_gym_rows
-from grpo_rewards_reasoning_gym.verifier import ReasoningGymVerifier
+from grpo_rewards_reasoning_gym.verifier import TASK_VERIFIERS, ReasoningGymVerifier
 
-__all__ = ["ReasoningGymVerifier", "TASKS", "dump_entry", "load_entry", "reasoning_gym_rows"]
+__all__ = ["ReasoningGymVerifier", "TASKS", "TASK_VERIFIERS", "dump_entry", "load_entry", "reasoning_gym_rows"]
 
 
 @grpo_rewards.hookimpl
 def register_verifiers(register: Callable[..., None]) -> None:
     register(ReasoningGymVerifier)
     for task in TASKS:
-        register(
-            functools.partial(ReasoningGymVerifier, task=task),
-            name=f"rg.{task}",
-            description=f"reasoning-gym task {task!r}: its own scorer on the <answer>; no substring credit",
-        )
+        register(TASK_VERIFIERS[task])
 
 
 @grpo_rewards.hookimpl

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 from grpo_rewards import Sample, Score, Verifier
 from grpo_rewards.verifiers._answer import extract_answer
+from grpo_rewards_reasoning_gym._tasks import TASKS
 from grpo_rewards_reasoning_gym.entries import EntryError, load_entry
 
-__all__ = ["ReasoningGymVerifier", "CONFIG_KEY"]
+__all__ = ["ReasoningGymVerifier", "TaskVerifier", "TASK_VERIFIERS", "CONFIG_KEY"]
 
 CONFIG_KEY = "rg_config"
 """Top-level key of a stored entry holding the task config it was generated with (scorers of some
@@ -160,3 +161,53 @@ class ReasoningGymVerifier(Verifier):
         if self.partial_credit:
             return Score.partial(value, f"{task}: reasoning-gym partial credit", answer=answer[:200])
         return Score.wrong(f"{task}: reasoning-gym gave {value:.3g} (partial_credit=False)", answer=answer[:200])
+
+
+class TaskVerifier(ReasoningGymVerifier):
+    """Base of the generated ``rg.<task>`` classes: the task is fixed by the class, not an option."""
+
+    task_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        column: str = "rg_entry",
+        extract: str = "auto",
+        tag: str = "answer",
+        strict: bool = True,
+        partial_credit: bool = True,
+    ) -> None:
+        super().__init__(
+            task=self.task_name, column=column, extract=extract, tag=tag, strict=strict, partial_credit=partial_credit
+        )
+
+
+def _class_name(task: str) -> str:
+    return "RG" + "".join(part.title() for part in task.split("_"))
+
+
+def _make_task_verifiers() -> dict[str, type[TaskVerifier]]:
+    # Real module-level classes (not functools.partial) so that each rg.<task> has its own name and
+    # description, the core checks its options with near-miss hints, and instances pickle by reference.
+    classes: dict[str, type[TaskVerifier]] = {}
+    for task in TASKS:
+        cls_name = _class_name(task)
+        cls = type(
+            cls_name,
+            (TaskVerifier,),
+            {
+                "name": f"rg.{task}",
+                "description": f"reasoning-gym task {task!r}: its own scorer on the <answer>; no substring credit",
+                "task_name": task,
+                "__module__": __name__,
+                "__qualname__": cls_name,
+                "__doc__": f"``rg.{task}``: :class:`ReasoningGymVerifier` fixed to the reasoning-gym task ``{task}``.",
+            },
+        )
+        globals()[cls_name] = cls
+        classes[task] = cls
+    return classes
+
+
+TASK_VERIFIERS: dict[str, type[TaskVerifier]] = _make_task_verifiers()
+"""The ``rg.<task>`` verifier class of each bundled task, by task name."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import reasoning_gym
-from grpo_rewards_reasoning_gym import ReasoningGymVerifier, dump_entry, load_entry, reasoning_gym_rows
+from grpo_rewards_reasoning_gym import TASK_VERIFIERS, ReasoningGymVerifier, dump_entry, load_entry, reasoning_gym_rows
 
 import grpo_rewards
 from grpo_rewards import Sample
@@ -137,10 +137,16 @@ def test_reward_and_verifier_contracts(registry: Registry) -> None:
     v = ReasoningGymVerifier(task="leg_counting")
     v.score(samples[0])  # builds and caches the task's dataset; pickling must drop it
     assert_verifier_contract(v, samples)
+    # the generated rg.<task> classes are real, importable classes with their own names
+    cls = TASK_VERIFIERS["leg_counting"]
+    assert (cls.name, cls.__module__) == ("rg.leg_counting", "grpo_rewards_reasoning_gym.verifier")
+    assert [s.outcome.value for s in assert_verifier_contract(cls, samples)] == ["correct", "correct", "wrong", "wrong"]
 
 
 def test_unknown_options_are_config_errors(registry: Registry) -> None:
     with pytest.raises(grpo_rewards.ConfigError, match="extract must be"):
         grpo_rewards.load_rewards([{"name": "rg.leg_counting", "options": {"extract": "full"}}])
-    with pytest.raises(grpo_rewards.ConfigError, match="colum"):
+    with pytest.raises(grpo_rewards.ConfigError, match="no option 'colum'; did you mean 'column'"):
         grpo_rewards.load_rewards([{"name": "rg.leg_counting", "options": {"colum": "x"}}])
+    with pytest.raises(grpo_rewards.ConfigError, match="no option 'task'"):  # fixed by rg.<task>
+        grpo_rewards.load_rewards([{"name": "rg.leg_counting", "options": {"task": "gcd"}}])
