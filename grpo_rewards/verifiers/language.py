@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ _MATH_CODE = regex.compile(
     regex.DOTALL,
 )
 _LETTER = regex.compile(r"\p{L}")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _SEGMENT_SPLIT = regex.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")
 _PARTS = ("all", "think", "answer")
 
@@ -153,9 +155,10 @@ class LanguageConsistency(Verifier):
             ident = _identifier(self.candidates)
             if self.language not in ident.nb_classes:
                 raise ValueError(f"py3langid does not know language {language!r}")
-        self._expected = (
-            regex.compile("[" + "".join(rf"\p{{Script={s}}}" for s in self.scripts) + "]") if self.scripts else None
-        )
+        classes = "".join(rf"\p{{Script={s}}}" for s in self.scripts)
+        self._expected = regex.compile(f"[{classes}]") if classes else None
+        self._latin = "Latin" in self.scripts
+        self._only_expected = regex.compile(rf"(?:[{classes}]|\P{{L}})+") if classes else None
 
     def _text(self, completion: str) -> str:
         if self.part == "think":
@@ -171,7 +174,10 @@ class LanguageConsistency(Verifier):
 
     def score(self, sample: Sample) -> Score:
         text = self._text(sample.completion)
-        lettered = [w for w in words(text) if _LETTER.search(w)]
+        if text.isascii():  # fast path: the letters are A-Z, a-z
+            lettered = [w for w in text.split() if _ASCII_LETTER.search(w)]
+        else:
+            lettered = [w for w in words(text) if _LETTER.search(w)]
         if not lettered:
             return Score.no_answer(f"no words with letters in {self.part!r}")
         if self.method == "script":
@@ -186,10 +192,21 @@ class LanguageConsistency(Verifier):
     def _by_script(self, lettered: list[str]) -> Score:
         on = 0
         off: Counter[str] = Counter()
-        assert self._expected is not None
+        expected, only_expected = self._expected, self._only_expected
+        assert expected is not None and only_expected is not None
+        if self._latin and all(w.isascii() for w in lettered):
+            return Score.scored(
+                1.0,
+                f"{len(lettered)}/{len(lettered)} words in {'/'.join(self.scripts)}",
+                words=len(lettered),
+                other_scripts={},
+            )
         for w in lettered:
+            if only_expected.fullmatch(w):  # the common case: every letter in the expected scripts
+                on += 1
+                continue
             letters = _LETTER.findall(w)
-            if 2 * len(self._expected.findall(w)) >= len(letters):
+            if 2 * len(expected.findall(w)) >= len(letters):
                 on += 1
             else:
                 off[_script_of(letters[0])] += 1
