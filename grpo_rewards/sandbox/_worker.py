@@ -275,16 +275,15 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0) -> int:
 
 
 _CAP_LAST: list[int] = []
+_CAPS_LOCKED: list[bool] = []
 
 
-def drop_capabilities() -> None:
-    """Lose every capability for good: securebits so uid 0 regains nothing on exec, an empty
-    bounding and ambient set, then empty effective/permitted/inheritable sets."""
+def lock_capabilities() -> None:
+    """Make capabilities impossible to regain, keeping the ones held now: securebits (uid 0
+    gains nothing on exec, locked), an empty bounding set and no ambient capabilities. The
+    candidate zygote does this once; each run then only has to clear its own sets."""
     c = libc()
-    try:
-        prctl(PR_SET_SECUREBITS, 0b11101111)
-    except OSError:
-        pass  # already unprivileged: nothing to lock
+    c.prctl(PR_SET_SECUREBITS, 0b11101111, 0, 0, 0)  # fails when unprivileged: nothing to lock then
     if not _CAP_LAST:
         try:
             _CAP_LAST.append(int(open("/proc/sys/kernel/cap_last_cap").read()))
@@ -294,9 +293,17 @@ def drop_capabilities() -> None:
         if c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             break
     c.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL; fails harmlessly on old kernels
+    _CAPS_LOCKED.append(True)
+
+
+def drop_capabilities() -> None:
+    """Lose every capability for good (see :func:`lock_capabilities`), then clear the
+    effective, permitted and inheritable sets and set ``no_new_privs``."""
+    if not _CAPS_LOCKED:
+        lock_capabilities()
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)()
-    _check(c.syscall(126, ctypes.byref(header), ctypes.byref(data)), "capset")
+    _check(libc().syscall(126, ctypes.byref(header), ctypes.byref(data)), "capset")
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
@@ -746,8 +753,8 @@ def _candidate_zygote(sock: socket.socket) -> None:
             pass
     if W.seccomp_ok or W.caps_ok:
         seccomp_program()
-        if not _CAP_LAST:
-            _CAP_LAST.append(int(open("/proc/sys/kernel/cap_last_cap").read()))
+        if W.caps_ok:
+            lock_capabilities()  # the zygote keeps what it holds; runs inherit the locks
         if W.seccomp_ok and not _FILTER:
             prog = seccomp_program()
             buf = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
@@ -1122,18 +1129,18 @@ class Spawned:
         sock = W.spawn_sock
         assert sock is not None
         req["job"] = W.job
-        with _Critical():
+        self._status: dict[str, Any] | None = None
+        self._closed = False
+        with _Critical():  # registered in `live` before a deferred job alarm can fire
             send_frame(sock.fileno(), req)
             msg, fds, _, _ = socket.recv_fds(sock, 1, 4)
             if msg != b"k" or len(fds) < 3:
                 for f in fds:
                     os.close(f)
                 raise OSError(f"candidate zygote refused: {recv_frame(sock.fileno()).get('error')}")
-        self.status_fd, self.ctrl_fd, self.io_fd = fds[0], fds[1], fds[2]
-        self.deadline = time.monotonic() + float(req["limits"]["wall_s"]) + 0.5
-        self._status: dict[str, Any] | None = None
-        self._closed = False
-        Spawned.live.add(self)
+            self.status_fd, self.ctrl_fd, self.io_fd = fds[0], fds[1], fds[2]
+            self.deadline = time.monotonic() + float(req["limits"]["wall_s"]) + 0.5
+            Spawned.live.add(self)
 
     def kill(self) -> None:
         try:
