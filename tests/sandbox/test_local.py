@@ -140,3 +140,29 @@ def test_javascript_program_and_assert_tests(sandbox: LocalSandbox) -> None:
         Job("javascript", "assert", "function add(a, b) { process.exit(0); }", test_code=tests, limits=FAST)
     )
     assert exits.cases[0].passed is False
+
+
+def test_a_dead_worker_is_replaced_and_close_leaves_nothing_running() -> None:
+    import os
+    import signal
+    import time
+
+    from .conftest import sandbox_processes
+
+    sb = LocalSandbox(workers=1).start()
+    try:
+        job = Job("python", "stdio", "print(7)", inputs=[""], limits=FAST)
+        assert sb.run(job).cases[0].stdout == "7\n"
+        os.kill(sb._all[0].proc.pid, signal.SIGKILL)  # the worker dies between two jobs
+        time.sleep(0.2)
+        failed = sb.run(job)
+        assert failed.error and "restarted" in failed.error
+        assert sb.run(job).cases[0].stdout == "7\n"  # the replacement works
+        pids = sandbox_processes(sb)
+        assert len(pids) == 3  # bootstrap, tester, candidate zygote
+    finally:
+        sb.close()
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if os.path.exists(f"/proc/{p}")]
