@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +77,8 @@ def check_model_source(name: str) -> str:
     if name == "tiny":
         return "tiny"
     path = Path(name).expanduser()
-    looks_local = name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", os.sep, 1)
+    # A Hub id is "name" or "org/name"; anything with more path parts is meant as a directory.
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
     if path.exists():
         if not path.is_dir():
             raise ConfigError(f"model.name {name!r} is a file; give the model's directory or a Hub model id")

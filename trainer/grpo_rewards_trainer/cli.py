@@ -52,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from grpo_rewards_trainer.config import dumps, load_config
 
+    if args.quiet:
+        import datasets
+
+        datasets.disable_progress_bars()
+
     overrides = list(args.overrides)
     if args.output_dir:
         overrides.append(f"output.dir={json.dumps(args.output_dir)}")

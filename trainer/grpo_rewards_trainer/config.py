@@ -4,6 +4,7 @@ A config is a TOML or YAML file with these sections (every key optional; see ``d
 
     seed = 0
     backend = "auto"          # "auto" | "unsloth" | "transformers"
+    cpu_threads = "auto"      # torch threads on CPU
 
     [model]                   # what to train
     [model.lora]              # LoRA adapter (r = 0: train all weights)
@@ -48,11 +49,14 @@ BACKENDS = ("auto", "unsloth", "transformers")
 DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 0,
     "backend": "auto",
+    # torch intra-op threads: "auto" = 1 for the tiny model on CPU (its matrices are too small to
+    # gain from threads, and one core stays free for the reward workers), else torch's default.
+    "cpu_threads": "auto",
     "model": {
         # "tiny" builds the tiny Qwen2-style model and tokenizer locally (grpo_rewards_trainer.tiny);
         # anything else is a local directory or a Hugging Face Hub model id.
         "name": "tiny",
-        "tiny_warm_start_steps": 80,     # mixed-quality demonstrations, so the format is learnable
+        "tiny_warm_start_steps": 150,    # mixed-quality demonstrations, so the format is learnable
         "dtype": "auto",                 # "auto" | "float32" | "bfloat16" | "float16"
         "max_seq_length": 512,
         "load_in_4bit": False,
@@ -84,7 +88,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     },
     "rewards": [
         {"name": "math", "weight": 1.0},
-        {"name": "format.think", "weight": 0.5, "options": {"mode": "soft"}},
+        {"name": "format.think", "weight": 1.0, "options": {"mode": "soft"}},
         {"name": "length.overlong", "weight": 0.5, "options": {"max_length": 32, "cache_length": 8}},
     ],
     "reward_defaults": None,
@@ -97,6 +101,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "max_completion_length": 32,
         "temperature": 1.0,
         "beta": 0.0,
+        "gradient_checkpointing": False,  # TRL's default is True; the tiny model does not need it
         "logging_steps": 1,
         "save_strategy": "steps",
         "save_steps": 20,
@@ -235,6 +240,9 @@ def resolve_config(
         over = apply_overrides({}, overrides)
         _check(over, DEFAULT_CONFIG, (), "--set")
         merged = _merge(merged, over)
+    threads = merged["cpu_threads"]
+    if threads != "auto" and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"{source}: cpu_threads must be 'auto' or a positive integer, got {threads!r}")
     backend = merged["backend"]
     if backend not in BACKENDS:
         raise ConfigError(f"{source}: backend must be one of {', '.join(BACKENDS)}, got {backend!r}")

@@ -42,6 +42,9 @@ def _load_raw(cfg: Mapping[str, Any]) -> Any:
         try:
             return datasets.load_dataset(_LOCAL_FORMATS[path.suffix], data_files=str(path), split="train")
         except Exception as exc:
+            if "corresponds to no data" in str(exc) or path.stat().st_size == 0:
+                # datasets refuses files without rows (e.g. a CSV with only a header).
+                raise DataError(f"dataset {name!r} is empty (0 rows); nothing to train on") from exc
             raise DataError(f"dataset {name!r} could not be read: {type(exc).__name__}: {exc}") from exc
     return datasets.load_dataset(name, cfg.get("subset"), split=cfg.get("split") or "train")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -52,6 +53,11 @@ class RunResult:
         return self.output_dir / "metrics.jsonl"
 
 
+def _is_main_process() -> bool:
+    """True in the process that writes outputs (rank 0 under ``accelerate launch``)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _checkpoints(out: Path) -> list[Path]:
     return sorted(
         (p for p in out.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
@@ -73,6 +79,18 @@ def _tiny_model(out: Path, mcfg: Mapping[str, Any], seed: int) -> str:
         log.info("building the tiny model in %s (seed %d, %d warm-start steps)", path, seed, steps)
         build_tiny_model(path, seed=seed, warm_start_steps=steps)
     return str(path)
+
+
+def _set_threads(config: Mapping[str, Any], source: str) -> None:
+    import torch
+
+    threads = config["cpu_threads"]
+    if threads == "auto":
+        if source != "tiny" or torch.cuda.is_available():
+            return
+        threads = 1
+    torch.set_num_threads(int(threads))
+    log.info("torch CPU threads: %d", threads)
 
 
 def _grpo_args(config: Mapping[str, Any], out: Path, weights: list[float]) -> Any:
@@ -123,9 +141,10 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
         if not existing:
             raise ConfigError(f"--resume: no checkpoint-* directory in {str(out)!r} to resume from")
         checkpoint = str(existing[-1])
-        metrics.truncate_after(int(existing[-1].name.split("-")[-1]))
+        if _is_main_process():
+            metrics.truncate_after(int(existing[-1].name.split("-")[-1]))
         log.info("resuming from %s", checkpoint)
-    elif existing:
+    elif existing and _is_main_process():
         if not config["output"]["overwrite"]:
             raise ConfigError(
                 f"output directory {str(out)!r} already has checkpoints ({existing[-1].name}); "
@@ -134,7 +153,7 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
         for p in existing:
             shutil.rmtree(p)
     out.mkdir(parents=True, exist_ok=True)
-    if not resume and metrics.path.exists():
+    if not resume and metrics.path.exists() and _is_main_process():
         metrics.path.unlink()
 
     args = _grpo_args(config, out, rewards.reward_weights)
@@ -156,20 +175,23 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
         "resumed_from": checkpoint,
         "finished": False,
     }
-    write_json(out / "run.json", run_info)
+    main_process = _is_main_process()
+    if main_process:
+        write_json(out / "run.json", run_info)
 
     import transformers
     from transformers import TrainerCallback
     from trl import GRPOTrainer
 
     transformers.set_seed(seed)
+    _set_threads(config, source)
     model_path = _tiny_model(out, config["model"], seed) if source == "tiny" else str(config["model"]["name"])
     model, tokenizer, peft_config = load_model(choice, model_path, config["model"], seed)
     run_info["model"] = {"path": model_path, "source": source, "class": type(model).__name__}
 
     class _MetricsCallback(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kw: Any) -> None:
-            if logs:
+            if logs and state.is_world_process_zero:
                 metrics.write(state.global_step, logs)
 
     trainer = GRPOTrainer(
@@ -187,6 +209,9 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
         trainer.save_model(str(out / "model"))
         run_info["saved_model"] = str(out / "model")
 
+    rewards.close()
+    if not main_process:
+        return RunResult(output_dir=out, backend=choice.name)
     rows = read_metrics(metrics.path) if metrics.path.exists() else []
     if config["output"]["plot"] and rows:
         plot_rewards(rows, out / "rewards.png", title=f"GRPO rewards ({choice.name} backend)")
@@ -198,5 +223,4 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
         wall_seconds=round(time.time() - started, 1),
     )
     write_json(out / "run.json", run_info)
-    rewards.close()
     return RunResult(output_dir=out, backend=choice.name, metrics=rows, trend=trend)
