@@ -178,3 +178,23 @@ def test_workers_exit_when_their_owner_dies_without_closing() -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(p) for p in pids), "orphaned math workers kept running"
+
+
+def test_memory_cap_turns_a_blow_up_into_memory_error() -> None:
+    # The cap each worker sets on itself: past it, allocations fail instead of growing until the
+    # machine swaps (the pool then reports "memory limit" as a timeout, or replaces a dead worker).
+    code = textwrap.dedent(
+        """
+        from grpo_rewards.verifiers._math.worker import _cap_memory
+        _cap_memory(64)
+        small = bytearray(16 * 2**20)
+        try:
+            big = bytearray(512 * 2**20)
+        except MemoryError:
+            print("capped")
+        else:
+            print("not capped")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=NO_HANG)
+    assert proc.stdout.strip() == "capped", proc.stderr
