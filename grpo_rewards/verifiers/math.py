@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
@@ -155,6 +156,7 @@ class MathVerifier(Verifier):
             return self._pool
 
     def close(self) -> None:
+        """Release the worker pool (its workers stop when no other verifier shares it)."""
         with self._pool_lock:
             if self._pool is not None:
                 release_pool(self._pool)
@@ -163,12 +165,16 @@ class MathVerifier(Verifier):
     # -- scoring ------------------------------------------------------------------------------
 
     def score(self, sample: Sample) -> Score:
+        """Score one sample (a batch of one; prefer :meth:`score_batch`)."""
         result = self.score_batch([sample])[0]
         if isinstance(result, BaseException):
             raise result
         return result
 
     def score_batch(self, samples: Sequence[Sample]) -> list[Score | BaseException]:
+        """Score a batch: extract and pre-check every sample here, decide plain numbers and cached
+        pairs at once, and send the remaining distinct (answer, gold) pairs to the worker pool in
+        parallel. A missing column is returned as :class:`MissingColumnError` for that sample."""
         out: list[Score | BaseException | None] = [None] * len(samples)
         texts: dict[tuple[str, str], tuple[str, str]] = {}  # cache key -> the texts to compare
         plans: list[tuple[int, str, list[str], Any]] = []  # (index, pred, golds, extraction)
@@ -190,7 +196,8 @@ class MathVerifier(Verifier):
             for key, (outcome, detail) in zip(todo, results, strict=True):
                 verdict = (outcome, detail, "sympy")
                 pending[key] = verdict
-                self._cache.put(key, verdict)
+                if outcome != "timeout":  # a timeout may be load, not the input: retry next batch
+                    self._cache.put(key, verdict)
         for i, pred, golds, extraction in plans:
             verdicts: list[Verdict] = []
             for g in golds:
@@ -223,7 +230,10 @@ class MathVerifier(Verifier):
             return Score.no_answer("no final answer found (tried: " + ", ".join(self.extract) + ")")
         if extraction.hedge:
             return Score.wrong(f"hedging: {extraction.hedge}", answer=extraction.answer[:200], method=extraction.method)
-        pred = canonical(extraction.answer)
+        if extraction.parts and self._same_numbers(extraction.parts):
+            # "\\boxed{3} ... \\boxed{3.0}": one answer written twice, not a list
+            extraction = replace(extraction, answer=extraction.parts[-1], parts=())
+        pred = canonical(extraction.answer or "")
         if not pred:
             return Score.no_answer(f"empty answer ({extraction.method})", method=extraction.method)
         if not self.equation_form and any(bool(_VAR_RE.match(pred)) != bool(_VAR_RE.match(g)) for g in golds):
@@ -247,6 +257,13 @@ class MathVerifier(Verifier):
             else:
                 pending[key] = None
         return pred, golds, extraction
+
+    def _same_numbers(self, parts: Sequence[str]) -> bool:
+        nums = [parse_number(canonical(p)) for p in parts]
+        first = nums[0]
+        return first is not None and all(
+            n is not None and numbers_equal(n, first, self.float_rounding, self.rel_tol) for n in nums[1:]
+        )
 
     def _fast(self, pred: str, gold: str) -> Verdict | None:
         """Both plain numbers: decide without sympy. ``None``: not for the fast path."""

@@ -150,6 +150,9 @@ class TestHedging:
         cases = [("\\boxed{2} and \\boxed{3}", "\\{2, 3\\}"), ("\\boxed{(2, 2)} and \\boxed{(6, 2)}", "(2, 2), (6, 2)")]
         assert outcomes(verifier, cases) == [Outcome.CORRECT] * 2
 
+    def test_one_number_written_twice_is_not_a_hedge(self, verifier: MathVerifier) -> None:
+        assert outcomes(verifier, [("\\boxed{3}, that is \\boxed{3.0}", "3")]) == [Outcome.CORRECT]
+
     def test_self_correction_is_not_a_hedge(self, verifier: MathVerifier) -> None:
         cases = [("\\boxed{3}, wait, no: \\boxed{2}", "2"), ("\\boxed{3}, wait, no: \\boxed{2}", "3")]
         assert outcomes(verifier, cases) == [Outcome.CORRECT, Outcome.WRONG]
