@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=256, help="rows scored together (default 256)")
     sp.add_argument("--completion-column", default="completion", help="column holding the completion")
     sp.add_argument("--prompt-column", default="prompt", help="column holding the prompt (groups completions)")
+    sp.add_argument(
+        "--completion-ids-column",
+        default="completion_ids",
+        help="column holding the completion's token ids, passed as TRL passes them (used when present)",
+    )
     sp.add_argument("--no-details", action="store_true", help="leave the per-component 'details' out")
     bar = sp.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", help="always show the progress bar (default: on a terminal)")
@@ -174,6 +179,7 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             rows,
             completion_column=args.completion_column,
             prompt_column=args.prompt_column,
+            completion_ids_column=args.completion_ids_column,
             batch_size=args.batch_size,
             details=not args.no_details,
             summary=summary,

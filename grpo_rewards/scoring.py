@@ -62,6 +62,7 @@ def score_rows(
     *,
     completion_column: str = "completion",
     prompt_column: str = "prompt",
+    completion_ids_column: str = "completion_ids",
     batch_size: int = 256,
     details: bool = True,
     summary: ScoreSummary | None = None,
@@ -72,6 +73,8 @@ def score_rows(
     that gave a signal, ``None`` when none did, exactly like TRL's ``nansum``), ``rewards``
     ({component: value}), ``outcomes`` ({component: outcome}) and, with ``details``, ``details``.
     Rows whose ``error`` is set are passed through with ``invalid`` set and null rewards.
+    When every row of a batch has a ``completion_ids`` column (a list of token ids), it is passed
+    as TRL passes it, so token-based verifiers (``length.*``) count tokens as in training.
     """
     if summary is None:
         summary = ScoreSummary(reward_set.names, reward_set.reward_weights)
@@ -80,14 +83,16 @@ def score_rows(
         result = None
         if valid:
             columns: dict[str, list[Any]] = {}
-            keys = sorted({k for r in valid for k in r.data} - {completion_column, prompt_column})
+            ids = _completion_ids(valid, completion_ids_column)
+            skip = {completion_column, prompt_column} | ({completion_ids_column} if ids is not None else set())
+            keys = sorted({k for r in valid for k in r.data} - skip)
             for k in keys:
                 columns[k] = [r.data.get(k) for r in valid]
             has_prompt = any(prompt_column in r.data for r in valid)
             result = reward_set.score(
                 [r.data[completion_column] for r in valid],
                 prompts=[r.data.get(prompt_column) for r in valid] if has_prompt else None,
-                completion_ids=None,
+                completion_ids=ids,
                 columns=columns,
             )
         j = 0
@@ -111,6 +116,13 @@ def score_rows(
                 summary.total_count += 1
             j += 1
             yield out
+
+
+def _completion_ids(rows: list[InputRow], column: str) -> list[list[int]] | None:
+    ids = [r.data.get(column) for r in rows]
+    if all(isinstance(x, list) and all(isinstance(t, int) for t in x) for x in ids):
+        return ids  # type: ignore[return-value]
+    return None
 
 
 def _fmt(x: float | None) -> str:

@@ -162,3 +162,23 @@ def test_progress_bar_on_long_inputs(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "scoring" in r.stderr and "3000/3000" in r.stderr
     assert len(read_jsonl(tmp_path / "o.jsonl")) == 3000
+
+
+def test_completion_ids_column_is_passed_like_trl(tmp_path: Path) -> None:
+    src = tmp_path / "ids.jsonl"
+    src.write_text(
+        json.dumps({"completion": "abcdefghij", "completion_ids": [1, 2, 3]})
+        + "\n"
+        + json.dumps({"completion": "abcdefghij", "completion_ids": [4, 5]})
+        + "\n"
+    )
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[[rewards]]\nname = "length.target"\noptions = { min_length = 3, max_length = 5 }\n')
+    out = tmp_path / "o.jsonl"
+    r = cli("score", str(src), "--config", str(cfg), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = read_jsonl(out)
+    # three and two tokens (not ten characters): in the band, and one short of it
+    assert rows[0]["rewards"]["length.target"] == 1.0
+    assert rows[1]["rewards"]["length.target"] < 1.0
+    assert rows[0]["completion_ids"] == [1, 2, 3]
