@@ -212,6 +212,8 @@ def test_tolerance_options() -> None:
         "2^{10000000}",
         "100000!",
         "(10!)!",
+        "(10^{10})!",
+        "{2^{100}}!",
         "3\\uparrow\\uparrow 4",
         "1" * 3000,
         "x" * 5000,
@@ -223,7 +225,19 @@ def test_prescreen_rejects_absurd_inputs(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2^{2006}", "\\frac{1}{2004!}", "2^{2^{10}}", "e^{x^2}", "x^{100}", "10^{-20}", "(3!)^2", "1000000"]
+    "text",
+    [
+        "2^{2006}",
+        "\\frac{1}{2004!}",
+        "2^{2^{10}}",
+        "e^{x^2}",
+        "x^{100}",
+        "10^{-20}",
+        "(3!)^2",
+        "1000000",
+        "\\frac{(n+1)!}{n^2}",
+        "(2^3)!",
+    ],
 )
 def test_prescreen_accepts_real_answers(text: str) -> None:
     assert prescreen(text, 1000) is None

@@ -56,6 +56,22 @@ def _exponent(text: str, i: int) -> tuple[str, int]:
     return m.group(0), j + m.end()
 
 
+def _group_before(text: str, close: int) -> str:
+    """The content of the bracket group that closes at ``close`` (scanning back at most 2000 chars)."""
+    pairs = {")": "(", "}": "{", "]": "["}
+    closer = text[close]
+    opener = pairs.get(closer, "")
+    depth = 0
+    for i in range(close, max(-1, close - 2000), -1):
+        if text[i] == closer:
+            depth += 1
+        elif text[i] == opener:
+            depth -= 1
+            if depth == 0:
+                return text[i + 1 : close]
+    return text[max(0, close - 2000) : close]
+
+
 def _base_digits(text: str, i: int) -> float:
     """log10 of the integer base right before ``i`` (1.0 when it is not an integer literal)."""
     m = re.search(r"(\d+)\s*\}?\s*\)?\s*$", text[max(0, i - 50) : i])
@@ -102,8 +118,17 @@ def prescreen(s: str, max_chars: int) -> str | None:
     for m in _FACT_RE.finditer(s):
         if len(m.group(1)) > 6 or int(m.group(1)) > MAX_FACTORIAL:
             return f"factorial of {m.group(1)[:20]} (limit {MAX_FACTORIAL})"
-    if _FACT_OF_GROUP_RE.search(s) and ("!" in s.replace(")!", "", 1) or "^" in s):
-        return "factorial of an expression containing a power or factorial"
+    for m in _FACT_OF_GROUP_RE.finditer(s):
+        inner = _group_before(s, m.start())
+        if "!" in inner:
+            return "factorial of a factorial"
+        power = re.match(r"^\s*\{?\s*(\d+)\s*\}?\s*\^\s*(.+)$", inner)
+        if power:
+            ev = _log10_value(power.group(2).strip())
+            if ev is None or 10 ** min(ev, 9) * math.log10(max(2, int(power.group(1)[-50:]))) > math.log10(
+                MAX_FACTORIAL
+            ):
+                return "factorial of a large power"
     if "\\uparrow" in s:
         return "Knuth arrows"
     i = s.find("^")
