@@ -187,7 +187,7 @@ class TestOutcomes:
 
     def test_unparseable(self, verifier: MathVerifier) -> None:
         got = verifier.score(Sample("\\boxed{9^{9^{9^{9}}}}", {"answer": "4"}))
-        assert got.outcome is Outcome.UNPARSEABLE and "tower" in got.detail
+        assert got.outcome is Outcome.UNPARSEABLE and "power tower" in got.detail
         assert outcomes(verifier, [("\\boxed{" + "1" * 5000 + "}", "4")]) == [Outcome.UNPARSEABLE]
 
     def test_bad_reference(self, verifier: MathVerifier) -> None:

@@ -134,11 +134,9 @@ def prescreen(s: str, max_chars: int) -> str | None:
     i = s.find("^")
     while i != -1:
         exp, after = _exponent(s, i)
-        if exp.count("^") >= 2:
-            return "a tower of three or more powers"
         lv = _log10_value(exp)
-        if lv is not None and exp.count("^") == 1 and lv > MAX_EXPONENT_DIGITS:
-            return f"a power tower with an exponent of about 10^{lv:.0f}"
+        if lv is not None and lv > MAX_EXPONENT_DIGITS:
+            return "a power tower" if "^" in exp else f"an exponent of about 10^{lv:.0f}"
         if lv is not None and lv + math.log10(max(1.0, _base_digits(s, i))) > MAX_EXPONENT_DIGITS:
             return "a power with more than a million digits"
         i = s.find("^", i + 1)
