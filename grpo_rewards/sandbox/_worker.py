@@ -676,6 +676,12 @@ class _Critical:
                 raise JobTimeout()
 
 
+def _ack() -> bool:
+    """Early stop: the host's word on whether to go on (it compares outputs, not us)."""
+    with _Critical():
+        return bool(recv_frame(0).get("go"))
+
+
 def _send_host(obj: Any) -> None:
     with _Critical():
         send_frame(1, obj)
@@ -705,6 +711,8 @@ def _serve_jobs() -> None:
             job = recv_frame(0)
         except FrameError:
             os._exit(0)
+        if "kind" not in job:
+            continue  # a stray early-stop answer for a job that already ended
         timed_out = False
         W.job += 1
         budget = float(job["limits"]["total_s"]) + 0.5
@@ -1288,7 +1296,7 @@ def _run_stdio(job: dict[str, Any], send: Any, job_deadline: float) -> None:
         st = run.status()
         run.close()
         send({"case": i, "stdout": out.decode(errors="replace"), "truncated": truncated, "status": st})
-        if job.get("early_stop") and not recv_frame(0).get("go"):
+        if job.get("early_stop") and not _ack():
             return
 
 
@@ -1498,7 +1506,7 @@ def _run_call(job: dict[str, Any], send: Any, job_deadline: float) -> None:
         except Exception as exc:  # noqa: BLE001 - the candidate raised: this case fails
             res["error"] = _describe(exc)
         send(res)
-        if job.get("early_stop") and not recv_frame(0).get("go"):
+        if job.get("early_stop") and not _ack():
             break
     rpc.stop()
 
@@ -1575,7 +1583,7 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             continue
         send(res)
         case += 1
-        if job.get("early_stop") and not recv_frame(0).get("go"):
+        if job.get("early_stop") and not _ack():
             stop = True
     rpc.stop()
 
