@@ -125,3 +125,15 @@ def test_bad_files_name_the_file(tmp_path) -> None:
         load_config(other)
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load_config(None, ["grpo.max_steps"])
+
+
+def test_a_reward_file_named_in_a_config_is_found_next_to_it(tmp_path, monkeypatch) -> None:
+    from grpo_rewards import load_rewards
+
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "rewards.toml").write_text('[[rewards]]\nname = "exact"\nweight = 0.5\n')
+    (tmp_path / "conf" / "run.toml").write_text('rewards = "rewards.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("conf/run.toml")
+    rs = load_rewards(reward_spec(cfg))
+    assert rs.names == ["exact"] and rs.reward_weights == [0.5]

@@ -64,6 +64,8 @@ def test_two_grpo_steps_through_the_unsloth_backend_on_cpu(tmp_path) -> None:
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "grpo-train: backend: unsloth (backend = 'unsloth' in the config" in proc.stderr
+    # Unsloth was imported before transformers/TRL/PEFT, so its patches apply.
+    assert "Unsloth should be imported before" not in proc.stderr + proc.stdout
 
     run = json.loads((out / "run.json").read_text())
     assert run["finished"] is True

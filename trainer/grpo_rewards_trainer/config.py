@@ -258,7 +258,12 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Load a config file (or the embedded default when ``path`` is None) and apply overrides."""
     if path is None:
         return resolve_config({}, overrides, source="default config")
-    return resolve_config(load_config_file(path), overrides, source=str(path))
+    user = load_config_file(path)
+    rewards = user.get("rewards")
+    if isinstance(rewards, str) and not Path(rewards).is_absolute():
+        # A reward file named in a config is relative to that config, wherever grpo-train runs.
+        user["rewards"] = str(Path(path).parent / rewards)
+    return resolve_config(user, overrides, source=str(path))
 
 
 def reward_spec(config: Mapping[str, Any]) -> Any:

@@ -46,7 +46,13 @@ def _load_raw(cfg: Mapping[str, Any]) -> Any:
                 # datasets refuses files without rows (e.g. a CSV with only a header).
                 raise DataError(f"dataset {name!r} is empty (0 rows); nothing to train on") from exc
             raise DataError(f"dataset {name!r} could not be read: {type(exc).__name__}: {exc}") from exc
-    return datasets.load_dataset(name, cfg.get("subset"), split=cfg.get("split") or "train")
+    try:
+        return datasets.load_dataset(name, cfg.get("subset"), split=cfg.get("split") or "train")
+    except Exception as exc:
+        raise DataError(
+            f"dataset.name {name!r}: not a local file, and loading it from the Hugging Face Hub failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _fields(template: str) -> list[str]:
