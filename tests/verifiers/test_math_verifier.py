@@ -58,7 +58,13 @@ CATEGORIES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "mixed numbers": [("1\\frac{1}{4}", "\\frac{5}{4}", True), ("1\\frac{1}{4}", "\\frac{1}{4}", False)],
     "scientific notation": [("1.5 \\times 10^{3}", "1500", True), ("1.5 \\times 10^{4}", "1500", False)],
-    "percent": [("28\\%", "28", True), ("0.28", "28\\%", True), ("28", "0.28", False)],
+    "percent": [
+        ("28\\%", "28", True),
+        ("0.28", "28\\%", True),
+        ("(28\\%)", "28", True),  # not a plain number: the sympy path, same rule
+        ("28", "0.28", False),
+        ("(29\\%)", "28", False),
+    ],
     "units, degrees, currency": [
         ("125 \\text{ miles}", "125", True),
         ("90^\\circ", "90", True),

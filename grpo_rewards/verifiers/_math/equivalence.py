@@ -197,6 +197,11 @@ def confirm(g: Any, p: Any, opts: JudgeOptions) -> bool | None:
                 any(confirm(x, y, opts) is not False for x in g.args) for y in p.args
             )
         if isinstance(g, sympy.Expr) and isinstance(p, sympy.Expr):
+            # A percent equals both its number and its fraction (28% = 28 = 0.28), as on the
+            # fast path and in math-verify.
+            gs, ps = _percent_forms(g), _percent_forms(p)
+            if len(gs) > 1 or len(ps) > 1:
+                return _any(confirm(x, y, opts) for x in gs for y in ps)
             a, b = _numeric(g), _numeric(p)
             if a is not None and b is not None:
                 return _compare_numbers(a, b, opts)
@@ -204,6 +209,26 @@ def confirm(g: Any, p: Any, opts: JudgeOptions) -> bool | None:
     except Exception:  # noqa: BLE001 - the check itself failed: keep math-verify's verdict
         return None
     return None
+
+
+def _percent_forms(x: Any) -> list[Any]:
+    """``[x]``, or for math-verify's percent ``28*UnevaluatedExpr(1/100)``: ``[28/100, 28]``."""
+    from math_verify.grader import get_pct_val
+
+    inner = get_pct_val(x)
+    if inner is None:
+        return [x]
+    return [inner / 100, inner]
+
+
+def _any(results: Any) -> bool | None:
+    out: bool | None = False
+    for r in results:
+        if r is True:
+            return True
+        if r is None:
+            out = None
+    return out
 
 
 def _all(results: Any) -> bool | None:
