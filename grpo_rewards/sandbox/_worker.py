@@ -71,8 +71,12 @@ def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
     return bytes(buf)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # one, not one per frame
+_DECODER = json.JSONDecoder()
+
+
 def send_frame(fd: int, obj: Any) -> None:
-    data = json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+    data = _ENCODER.encode(obj).encode()
     payload = struct.pack(">I", len(data)) + data
     view = memoryview(payload)
     while view:
@@ -85,7 +89,7 @@ def recv_frame(fd: int, deadline: float | None = None, limit: int = MAX_FRAME) -
     if n > limit:
         raise FrameError(f"frame of {n} bytes exceeds the limit of {limit}")
     try:
-        return json.loads(_read_exact(fd, n, deadline))
+        return _DECODER.decode(_read_exact(fd, n, deadline).decode())
     except (ValueError, RecursionError) as exc:
         raise FrameError(f"malformed frame: {exc}") from None
 
