@@ -1,24 +1,24 @@
 """The in-sandbox side of the local sandbox. Standard library only.
 
-This file runs as a script (``python3 -I -S _worker.py``) under a scrubbed environment; it is
-also imported by the host for the wire format (:func:`encode` / :func:`decode`) and the frame
-helpers. Nothing here imports grpo_rewards.
+The host starts it as ``python3 -I -S -B -c "import _worker; _worker.main()"`` under a scrubbed
+environment; the host also imports it for the wire format (:func:`encode` / :func:`decode`) and
+the frame helpers. Nothing here imports grpo_rewards.
 
 Process tree of one warm worker (see docs/sandbox.md for the why)::
 
     Z   bootstrap, in the host's PID namespace; enters a fresh user namespace (the host writes
         its uid/gid map) and unshares mount, network, IPC, UTS and PID namespaces; waits.
-    Z'  PID 1 of the worker's PID namespace: builds a new read-only root from bind mounts,
-        pivots into it, then serves jobs from the host (fd 0 in, fd 1 out).
-    Zc  the candidate zygote, forked by Z' before any job: its memory never holds tests.
-    T   one per job, forked by Z': the trusted tester. Drops capabilities, installs seccomp,
-        runs the test code and talks to the host. Never runs candidate code.
-    Gc  one per candidate run, forked by Zc: unshares a PID and a mount namespace, mounts a
-        private tmpfs on /box and /tmp, forks U and kills it on T's word or at its deadline.
-    U   PID 1 of the run's PID namespace: drops capabilities, installs seccomp and rlimits,
-        then runs candidate code. When U dies every process it started dies with it.
+    Z'  PID 1 of the worker's PID namespace: builds a new read-only root from bind mounts and
+        pivots into it; forks Zc; then, with capabilities dropped, seccomp on and non-dumpable,
+        is the tester: serves jobs from the host (fd 0 in, fd 1 out), runs test code, never
+        candidate code.
+    Zc  the candidate zygote, forked before any job (its memory never holds tests): owns the
+        scratch tmpfs on /box and /tmp; per run, forks U into a new PID namespace, kills it on
+        the tester's word or at its deadline, then wipes the scratch dirs.
+    U   PID 1 of the run's PID namespace: limits, capabilities cleared, seccomp, then the
+        candidate's code. When U dies every process it started dies with it.
 
-The verdict comes from T (assert tests run there, against proxies of the candidate's
+The verdict comes from the tester (assert tests run there, against proxies of the candidate's
 functions living in U) or from the host (call results and program output are compared
 outside the sandbox). U holds neither the tests nor the expected answers and has no file
 descriptor that reaches the host.

@@ -2,8 +2,9 @@
 
 Each worker is a small interpreter (``python3 -I -S``, the system one when there is one)
 that, once at start, enters fresh user, mount, network, PID, IPC and UTS namespaces, pivots
-into a read-only root built from bind mounts, and then forks per job and per run, so a run
-pays a few ``fork()`` calls rather than an interpreter start-up. The kernel layers come from
+into a read-only root built from bind mounts, and then forks once per run (from a small
+zygote that already has the isolation set up), so a run pays one ``fork()`` rather than an
+interpreter start-up. The kernel layers come from
 ``unshare(2)`` through ctypes; no extra packages or setuid helpers are needed. See
 docs/sandbox.md for the process tree and the threat model.
 """
