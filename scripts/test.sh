@@ -16,6 +16,21 @@ $PIP install -q -e ".[all]"
 # The plugins under plugins/ are installed from their folders, as a user installs them from PyPI.
 $PIP install -q "plugins/grpo-rewards-reasoning-gym[test]" "plugins/grpo-rewards-judge[reward-model,test]"
 
+# Unsloth pulls its own torch (2.14.1, a CUDA build of about 6 GB), so it lives in a venv of its
+# own; tests/trainer/test_unsloth.py runs grpo-train's unsloth backend there through
+# GRPO_REWARDS_UNSLOTH_PYTHON. Set GRPO_REWARDS_SKIP_UNSLOTH=1 to skip it (those tests then skip
+# with a reason). About 10 minutes the first time.
+if [ "${GRPO_REWARDS_SKIP_UNSLOTH:-0}" != "1" ]; then
+    UVENV=$(realpath -m "${UNSLOTH_VENV:-.venv-unsloth}")
+    if ! [ -x "$UVENV/bin/python" ] || ! "$UVENV/bin/python" -c "import importlib.util as u, sys; sys.exit(u.find_spec('unsloth') is None)"; then
+        "$PY" -m venv "$UVENV"
+        "$UVENV/bin/python" -m pip install -q --upgrade pip
+        "$UVENV/bin/python" -m pip install -q unsloth
+    fi
+    "$UVENV/bin/python" -m pip install -q -e ".[train]"
+    export GRPO_REWARDS_UNSLOTH_PYTHON="$UVENV/bin/python"
+fi
+
 echo "== ruff"
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/ruff" check .
