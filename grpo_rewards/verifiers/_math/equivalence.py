@@ -113,12 +113,6 @@ def _show(parsed: list[Any]) -> str:
     return repr(str(parsed[0])[:80])
 
 
-def _is_number_literal(x: Any) -> bool:
-    import sympy
-
-    return isinstance(x, sympy.Number)
-
-
 def _numeric(x: Any) -> Any:
     """A sympy number (exact Rational when possible) for a closed-form scalar, else None."""
     import sympy
