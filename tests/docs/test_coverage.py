@@ -220,3 +220,17 @@ def test_every_grpo_train_option_is_in_the_cli_reference() -> None:
     options += [a.dest.upper() for a in parser._actions if not a.option_strings]
     missing = [o for o in options if f"`{o}" not in text]
     assert not missing, f"grpo-train options missing from docs/reference/cli.md: {missing}"
+
+
+# -- quickstart ----------------------------------------------------------------------------------
+
+
+def test_quickstart_starts_with_the_readme_commands() -> None:
+    from _markdown import code_blocks
+
+    def first_bash(path: Path) -> str:
+        return next(b.code for b in code_blocks(path) if b.lang in ("bash", "sh", "shell"))
+
+    assert first_bash(DOCS / "quickstart.md") == first_bash(REPO / "README.md"), (
+        "docs/quickstart.md's first command block must be the README's two commands, verbatim"
+    )
