@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _markdown import REPO, Block, code_blocks, markdown_files
+from _docs_markdown import REPO, Block, code_blocks, markdown_files
 
 from grpo_rewards import load_rewards
 from grpo_rewards.plugins import reset_registry

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from _markdown import DOCS, REPO
+from _docs_markdown import DOCS, REPO
 
 
 def _load(name: str) -> ModuleType:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _markdown import DOCS, REPO
+from _docs_markdown import DOCS, REPO
 
 import grpo_rewards
 from grpo_rewards import hookspecs
@@ -226,7 +226,7 @@ def test_every_grpo_train_option_is_in_the_cli_reference() -> None:
 
 
 def test_quickstart_starts_with_the_readme_commands() -> None:
-    from _markdown import code_blocks
+    from _docs_markdown import code_blocks
 
     def first_bash(path: Path) -> str:
         return next(b.code for b in code_blocks(path) if b.lang in ("bash", "sh", "shell"))

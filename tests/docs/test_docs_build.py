@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _markdown import DOCS, REPO
+from _docs_markdown import DOCS, REPO
 
 from grpo_rewards import hookspecs
 
