@@ -198,3 +198,16 @@ def test_memory_cap_turns_a_blow_up_into_memory_error() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=NO_HANG)
     assert proc.stdout.strip() == "capped", proc.stderr
+
+
+def test_fractional_timeouts_are_honoured() -> None:
+    # math-verify's alarm takes whole seconds (a fraction silently disables it); ours does not.
+    v = MathVerifier(timeout=0.5, workers=1, cache_size=0)
+    try:
+        v.pool().start()
+        start = time.monotonic()
+        (res,) = v.score_batch([HANG])
+        assert isinstance(res, Score) and res.outcome is Outcome.TIMEOUT and "0.5s" in res.detail, res
+        assert time.monotonic() - start < NO_HANG
+    finally:
+        v.close()
