@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,20 @@ def _grpo_args(config: Mapping[str, Any], out: Path, weights: list[float]) -> An
         raise ConfigError(f"[grpo] section rejected by trl.GRPOConfig: {exc}") from exc
 
 
-def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
+def train(
+    config: Mapping[str, Any],
+    *,
+    resume: bool = False,
+    callbacks: Sequence[Any] = (),
+    wrap_reward_func: Callable[[Any], Any] | None = None,
+) -> RunResult:
     """Run GRPO as ``config`` (a resolved config, see :func:`grpo_rewards_trainer.config.load_config`) says.
 
     :param resume: continue from the last checkpoint in the output directory.
+    :param callbacks: extra ``transformers.TrainerCallback`` objects for the trainer (tools that
+        measure a run, e.g. ``benchmarks/gpu_backends.py`` times each step with one).
+    :param wrap_reward_func: applied to each reward function before it goes to ``GRPOTrainer``
+        (the same benchmark times reward computation with it); None: the functions as they are.
     :raises ConfigError: for anything wrong in the config or the data, before the model loads.
     """
     started = time.time()
@@ -196,13 +206,13 @@ def train(config: Mapping[str, Any], *, resume: bool = False) -> RunResult:
 
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=list[Any](rewards.reward_funcs),
+        reward_funcs=[wrap_reward_func(f) if wrap_reward_func else f for f in rewards.reward_funcs],
         args=args,
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_MetricsCallback()],
+        callbacks=[_MetricsCallback(), *callbacks],
     )
     result = trainer.train(resume_from_checkpoint=checkpoint)
     if config["output"]["save_model"]:

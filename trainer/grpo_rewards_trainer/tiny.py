@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,26 +124,39 @@ def build_tiny_tokenizer(output_dir: str | Path | None = None) -> Any:
     return fast
 
 
-def tiny_model_config(vocab_size: int, *, pad_token_id: int, eos_token_id: int) -> Any:
-    """The ``Qwen2Config`` of the tiny model: 2 layers, hidden size 64, MLP 128, 4 heads (2 KV heads)."""
+def tiny_model_config(
+    vocab_size: int, *, pad_token_id: int, eos_token_id: int, overrides: Mapping[str, Any] | None = None
+) -> Any:
+    """The ``Qwen2Config`` of the tiny model: 2 layers, hidden size 64, MLP 128, 4 heads (2 KV heads).
+
+    :param overrides: ``Qwen2Config`` fields that replace these (e.g. the layer sizes of
+        Qwen2.5-0.5B, as ``benchmarks/gpu_backends.py`` uses for a model of a few hundred million
+        parameters); the vocabulary and special-token ids stay the tokenizer's.
+    """
     from transformers import Qwen2Config
 
+    fields: dict[str, Any] = {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 512,
+        "tie_word_embeddings": True,
+    }
+    fields.update(overrides or {})
     return Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        pad_token_id=pad_token_id,
-        bos_token_id=None,
-        eos_token_id=eos_token_id,
+        vocab_size=vocab_size, pad_token_id=pad_token_id, bos_token_id=None, eos_token_id=eos_token_id, **fields
     )
 
 
-def build_tiny_model(output_dir: str | Path, *, seed: int = 0, warm_start_steps: int = 0) -> Path:
+def build_tiny_model(
+    output_dir: str | Path,
+    *,
+    seed: int = 0,
+    warm_start_steps: int = 0,
+    config_overrides: Mapping[str, Any] | None = None,
+) -> Path:
     """Build the tiny model and tokenizer and save both to ``output_dir``.
 
     :param output_dir: created if missing; afterwards ``AutoModelForCausalLM.from_pretrained`` and
@@ -151,6 +164,7 @@ def build_tiny_model(output_dir: str | Path, *, seed: int = 0, warm_start_steps:
     :param seed: seeds the random weights and the warm start, so a build is reproducible.
     :param warm_start_steps: steps of supervised fitting on mixed-quality demonstrations
         (0: random weights). About 0.3 s per step on one CPU core.
+    :param config_overrides: passed to :func:`tiny_model_config` (a larger model, same tokenizer).
     :returns: ``output_dir`` as a :class:`~pathlib.Path`.
     """
     import torch
@@ -160,7 +174,12 @@ def build_tiny_model(output_dir: str | Path, *, seed: int = 0, warm_start_steps:
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tiny_tokenizer()
     torch.manual_seed(seed)
-    config = tiny_model_config(len(tokenizer), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = tiny_model_config(
+        len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        overrides=config_overrides,
+    )
     model = Qwen2ForCausalLM(config)
     if warm_start_steps > 0:
         threads = torch.get_num_threads()
