@@ -84,6 +84,16 @@ def _fingerprint(texts: Sequence[str], prompts: Sequence[Any] | None, rows: Sequ
     return h.hexdigest()
 
 
+def _is_column(value: Any, n: int) -> bool:
+    """A per-completion column: a list-like (list, tuple, datasets Column, numpy array) of length n."""
+    if isinstance(value, str | bytes | Mapping):
+        return False
+    try:
+        return hasattr(value, "__getitem__") and len(value) == n
+    except TypeError:
+        return False
+
+
 def _group_ids(prompts: Sequence[Any] | None, n: int) -> list[int]:
     if prompts is None:
         return [0] * n
@@ -255,9 +265,7 @@ class RewardSet:
         if completions is None:
             raise TypeError("reward function called without completions=")
         n = len(completions)
-        cols = {
-            k: v for k, v in columns.items() if k not in RESERVED_KWARGS and isinstance(v, list | tuple) and len(v) == n
-        }
+        cols = {k: list(v) for k, v in columns.items() if k not in RESERVED_KWARGS and _is_column(v, n)}
         rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
         texts: list[str] = []
         invalid: dict[int, Score] = {}

@@ -73,8 +73,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
         },
     },
     "dataset": {
-        # "bundled:arithmetic", a local .jsonl/.json/.parquet/.csv file, or a Hub dataset name.
+        # "bundled:arithmetic", a local .jsonl/.json/.parquet/.csv file, a Hub dataset name, or
+        # "source:<name>" for a dataset source registered by a plugin (grpo-rewards list).
         "name": "bundled:arithmetic",
+        "source_options": {},            # keyword options of a "source:<name>" dataset source
         "subset": None,                  # Hub config name (e.g. "main" for openai/gsm8k)
         "split": "train",
         "rename": {},                    # {old_column = "new_column"}, applied first
@@ -120,7 +122,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 _TOP_KEYS = tuple(DEFAULT_CONFIG)
 # Sections whose contents are open-ended tables (checked elsewhere or free-form).
-_FREE_TABLES = {("dataset", "rename"), ("grpo",)}
+_FREE_TABLES = {("dataset", "rename"), ("dataset", "source_options"), ("grpo",)}
 
 
 def _near(key: str, allowed: Sequence[str]) -> str:
@@ -150,7 +152,7 @@ def _merge(base: dict[str, Any], user: Mapping[str, Any], path: tuple[str, ...] 
         if (
             isinstance(value, Mapping)
             and isinstance(out.get(key), dict)
-            and (*path, key) not in {("dataset", "rename")}
+            and (*path, key) not in {("dataset", "rename"), ("dataset", "source_options")}
             and key not in ("rewards", "reward_defaults")
         ):
             out[key] = _merge(out[key], value, (*path, key))
@@ -248,9 +250,9 @@ def resolve_config(
         raise ConfigError(f"{source}: backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if not isinstance(merged["grpo"], Mapping):
         raise ConfigError(f"{source}: 'grpo' must be a table")
-    for key in ("rename",):
+    for key in ("rename", "source_options"):
         if not isinstance(merged["dataset"][key], Mapping):
-            raise ConfigError(f"{source}: 'dataset.{key}' must be a table of old = new column names")
+            raise ConfigError(f"{source}: 'dataset.{key}' must be a table")
     return merged
 
 

@@ -33,6 +33,8 @@ def _load_raw(cfg: Mapping[str, Any]) -> Any:
         from grpo_rewards_trainer.arithmetic import load_bundled_rows
 
         return datasets.Dataset.from_list(load_bundled_rows())
+    if name.startswith("source:"):
+        return _from_source(name.split(":", 1)[1], cfg.get("source_options") or {})
     path = Path(name).expanduser()
     if path.suffix in _LOCAL_FORMATS or path.exists() or name.startswith((".", "/", "~")):
         if not path.is_file():
@@ -53,6 +55,27 @@ def _load_raw(cfg: Mapping[str, Any]) -> Any:
             f"dataset.name {name!r}: not a local file, and loading it from the Hugging Face Hub failed: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _from_source(source: str, options: Mapping[str, Any]) -> Any:
+    """Rows from a dataset source registered by a plugin (hook ``register_dataset_sources``)."""
+    import datasets
+
+    from grpo_rewards.plugins import get_registry
+
+    entry = get_registry().get("dataset source", source)  # unknown names: near-miss suggestions
+    try:
+        rows = entry.factory(**dict(options))
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"dataset source {source!r} ({entry.plugin.describe()}) rejected dataset.source_options: {exc}"
+        ) from exc
+    if isinstance(rows, datasets.Dataset):
+        return rows
+    rows = list(rows)
+    if not all(isinstance(r, Mapping) for r in rows):
+        raise DataError(f"dataset source {source!r} ({entry.plugin.describe()}) must return row dicts or a Dataset")
+    return datasets.Dataset.from_list([dict(r) for r in rows])
 
 
 def _fields(template: str) -> list[str]:
