@@ -30,9 +30,11 @@ from grpo_rewards.errors import (
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.plugins import get_registry
 from grpo_rewards.rewardset import BatchResult, RewardSet, completion_text, load_rewards
+from grpo_rewards.verifiers._answer import Answer, extract_answer, strip_think, tag_blocks
 
 __all__ = [
     "__version__",
+    "Answer",
     "BatchResult",
     "ComponentSpec",
     "ConfigError",
@@ -50,8 +52,11 @@ __all__ = [
     "Verifier",
     "VerifierConflictError",
     "completion_text",
+    "extract_answer",
     "get_registry",
     "hookimpl",
     "load_rewards",
     "parse_reward_spec",
+    "strip_think",
+    "tag_blocks",
 ]

@@ -6,8 +6,7 @@ import json
 import threading
 from typing import Any, ClassVar
 
-from grpo_rewards import Sample, Score, Verifier
-from grpo_rewards.verifiers._answer import extract_answer
+from grpo_rewards import Sample, Score, Verifier, extract_answer
 from grpo_rewards_reasoning_gym._tasks import TASKS
 from grpo_rewards_reasoning_gym.entries import EntryError, load_entry
 
