@@ -7,11 +7,12 @@ and :func:`grpo_rewards_trainer.run.train` loads the model (``FastLanguageModel`
 ``AutoModelForCausalLM`` + a PEFT ``LoraConfig``) and runs ``trl.GRPOTrainer``. "The same
 training" means, for both:
 
-- one model directory, built once with random weights (nothing is downloaded): the layer shape of
-  Qwen2.5-0.5B (24 layers, hidden 896, MLP 4864, 14 heads with 2 KV heads; about 360 M
-  parameters) over the locally trained tokenizer of :mod:`grpo_rewards_trainer.tiny`, whose
-  vocabulary of about 1 000 tokens replaces Qwen's 151 936 (so the logits are far smaller than a
-  real Qwen2.5's: see docs/benchmarks/gpu.md);
+- one model directory, built once with random weights (nothing is downloaded): the shape of
+  Qwen2.5-0.5B (24 layers, hidden 896, MLP 4864, 14 heads with 2 KV heads, tied embeddings, its
+  padded vocabulary of 151,936 rows; 494 M parameters) over the locally trained tokenizer of
+  :mod:`grpo_rewards_trainer.tiny` (459 tokens; ``decode`` skips the ids beyond them, so
+  completions of the random model decode to little text, but every step generates, scores and
+  trains on full-vocabulary logits as a real Qwen2.5-0.5B does: see docs/benchmarks/gpu.md);
 - LoRA (r, alpha, all seven projection matrices), bf16 weights on a GPU;
 - the bundled arithmetic prompts, the rewards ``math`` + ``format.think`` + ``length.overlong``,
   ``num_generations``, ``max_completion_length``, batch size, learning rate and seed;
@@ -83,8 +84,9 @@ for _p in (ROOT / "trainer", ROOT):
 BACKENDS = ("transformers", "unsloth")
 UNSLOTH_PYTHON_ENV = "GRPO_REWARDS_UNSLOTH_PYTHON"
 
-# Qwen2.5-0.5B's layer shape (its config.json on the Hub), over the tiny tokenizer's vocabulary.
+# Qwen2.5-0.5B's shape (its config.json on the Hub); the tokenizer is the tiny one.
 QWEN25_05B_SHAPE: dict[str, Any] = {
+    "vocab_size": 151_936,
     "hidden_size": 896,
     "intermediate_size": 4864,
     "num_hidden_layers": 24,
@@ -122,7 +124,7 @@ class Settings:
     dtype: str
     seed: int
     gradient_checkpointing: bool
-    model_shape: dict[str, Any] = field(default_factory=dict)
+    model_shape: dict[str, Any] = field(default_factory=dict)  # Qwen2Config overrides (empty: the tiny model)
 
     @property
     def max_steps(self) -> int:
@@ -144,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-generations", type=int, default=None, help="completions per prompt (default 8; smoke 4)")
     p.add_argument("--max-completion-length", type=int, default=None, help="tokens (default 128; smoke 16)")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default 16; smoke 8)")
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help="model vocabulary rows (default 151936, Qwen2.5's; smoke: the tokenizer's 459)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gradient-checkpointing", action="store_true", help="on for both backends (default off)")
     p.add_argument("--json", type=Path, default=Path("gpu_backends.json"), help="output JSON file")
@@ -170,6 +178,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     def pick(value: int | None, gpu: int, cpu: int) -> int:
         return (cpu if smoke else gpu) if value is None else value
 
+    shape: dict[str, Any] = {} if smoke else dict(QWEN25_05B_SHAPE)
+    if args.vocab_size is not None:
+        shape["vocab_size"] = args.vocab_size
     settings = Settings(
         steps=pick(args.steps, 8, 2),
         warmup_steps=pick(args.warmup_steps, 2, 0),
@@ -182,7 +193,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         dtype="float32" if smoke else "bfloat16",
         seed=args.seed,
         gradient_checkpointing=args.gradient_checkpointing,
-        model_shape={} if smoke else dict(QWEN25_05B_SHAPE),
+        model_shape=shape,
     )
     if settings.steps < 1:
         parser.error("--steps must be at least 1")
@@ -424,6 +435,8 @@ def _child(backend: str, spec_path: Path) -> int:
         "versions": run_info["versions"],
         "train_wall_seconds": wall,
         "mean_reward": [row.get("reward") for row in run.metrics],
+        # TRL's own per-step timer (GRPOTrainer's "step_time" metric), all steps: a cross-check.
+        "trl_step_time": [row.get("step_time") for row in run.metrics if "step_time" in row],
     }
     result_path.write_text(json.dumps(out, indent=2) + "\n")
     return 0
@@ -558,8 +571,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     r = report.get("ratios")
     if r:
         lines.append(
-            "unsloth / transformers: s/step x{}, tokens/s x{}, peak memory x{}".format(
-                *(f"{r[k]:.2f}" if r[k] is not None else "n/a" for k in r)
+            "unsloth / transformers: s/step {}, tokens/s {}, peak memory {}".format(
+                *(f"x{r[k]:.2f}" if r[k] is not None else "n/a" for k in r)
             )
         )
     return "\n".join(lines)

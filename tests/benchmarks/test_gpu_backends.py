@@ -31,6 +31,8 @@ def test_defaults_gpu_and_smoke() -> None:
     assert (s.warmup_steps, s.steps, s.max_steps) == (2, 8, 10)
     assert (s.batch_size, s.num_generations, s.max_completion_length, s.lora_r) == (64, 8, 128, 16)
     assert s.dtype == "bfloat16" and s.model_shape["num_hidden_layers"] == 24
+    assert s.model_shape["vocab_size"] == 151_936
+    assert gb.parse_args(["--vocab-size", "4096"]).settings.model_shape["vocab_size"] == 4096
     smoke = gb.parse_args(["--cpu-smoke", "--backends", "transformers"])
     assert smoke.backends == ["transformers"]
     assert (smoke.settings.warmup_steps, smoke.settings.steps, smoke.settings.dtype) == (0, 2, "float32")
@@ -88,7 +90,10 @@ def test_tiny_model_config_takes_a_larger_shape() -> None:
     big = tiny_model_config(100, pad_token_id=0, eos_token_id=1, overrides=gb.QWEN25_05B_SHAPE)
     assert (tiny.num_hidden_layers, tiny.hidden_size) == (2, 64)
     assert (big.num_hidden_layers, big.hidden_size, big.intermediate_size) == (24, 896, 4864)
-    assert (big.vocab_size, big.pad_token_id, big.eos_token_id) == (100, 0, 1)
+    # Qwen2.5's padded vocabulary; the special tokens stay the tokenizer's.
+    assert (big.vocab_size, big.pad_token_id, big.eos_token_id) == (151_936, 0, 1)
+    with pytest.raises(ValueError, match="vocab_size 50 is smaller than the tokenizer's 100 tokens"):
+        tiny_model_config(100, pad_token_id=0, eos_token_id=1, overrides={"vocab_size": 50})
 
 
 class FakeClock:

@@ -131,11 +131,14 @@ def tiny_model_config(
 
     :param overrides: ``Qwen2Config`` fields that replace these (e.g. the layer sizes of
         Qwen2.5-0.5B, as ``benchmarks/gpu_backends.py`` uses for a model of a few hundred million
-        parameters); the vocabulary and special-token ids stay the tokenizer's.
+        parameters). A ``vocab_size`` there may pad the embeddings beyond the tokenizer's
+        vocabulary, as Qwen2.5 pads its 151,665 tokens to 151,936 (the tokenizer's ``decode``
+        skips ids it does not know); the special-token ids stay the tokenizer's.
     """
     from transformers import Qwen2Config
 
     fields: dict[str, Any] = {
+        "vocab_size": vocab_size,
         "hidden_size": 64,
         "intermediate_size": 128,
         "num_hidden_layers": 2,
@@ -145,9 +148,9 @@ def tiny_model_config(
         "tie_word_embeddings": True,
     }
     fields.update(overrides or {})
-    return Qwen2Config(
-        vocab_size=vocab_size, pad_token_id=pad_token_id, bos_token_id=None, eos_token_id=eos_token_id, **fields
-    )
+    if fields["vocab_size"] < vocab_size:
+        raise ValueError(f"vocab_size {fields['vocab_size']} is smaller than the tokenizer's {vocab_size} tokens")
+    return Qwen2Config(pad_token_id=pad_token_id, bos_token_id=None, eos_token_id=eos_token_id, **fields)
 
 
 def build_tiny_model(
