@@ -21,9 +21,10 @@ CHILD_TIMEOUT=${CHILD_TIMEOUT:-150}
 PY=${PYTHON:-python3}
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-ls .whl/*.whl >/dev/null 2>&1 || { echo "no wheels in .whl/: run benchmarks/gpu/prepare_wheels.sh here and carry .whl"; exit 3; }
+WHEELS=${WHEELS:-.whl}  # another folder only for a local rehearsal
+ls "$WHEELS"/*.whl >/dev/null 2>&1 || { echo "no wheels in $WHEELS/: run benchmarks/gpu/prepare_wheels.sh here and carry .whl"; exit 3; }
 t0=$(date +%s)
-"$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 4
+"$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl || exit 4
 export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 echo "wheels installed in $(($(date +%s) - t0)) s"
 "$PY" - <<'PY'
