@@ -32,6 +32,7 @@ import ctypes
 import json
 import math
 import os
+import re
 import select
 import signal
 import socket
@@ -441,6 +442,7 @@ class W:
     caps_ok = False
     env: dict[str, str] = {}
     spawn_sock: socket.socket | None = None
+    run_calls: list[tuple[Any, tuple[Any, ...], str]] = []
     nproc = 8
     job = 0
     cfg: dict[str, Any] = {}
@@ -775,6 +777,9 @@ def _candidate_zygote(sock: socket.socket) -> None:
             buf = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
             filt = ctypes.create_string_buffer(buf, len(buf))
             _FILTER.extend([filt, _Fprog(len(prog), ctypes.addressof(filt))])
+        # no_new_privs is inherited across fork(): set once here, not by each run.
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        W.run_calls = _run_calls()
     gc.collect()
     libc().malloc_trim(0)  # give freed heap back: every page left here is copied per run
     gc.freeze()  # the collector leaves inherited objects alone: fewer copy-on-write faults per run
@@ -804,6 +809,27 @@ def _candidate_zygote(sock: socket.socket) -> None:
             socket.send_fds(sock, [b"E"], [])
             send_frame(fd, {"error": f"spawn failed: {exc}"})
         _reap()
+
+
+def _run_calls() -> list[tuple[Any, tuple[Any, ...], str]]:
+    """The kernel calls each run makes to lose its capabilities and install the seccomp filter,
+    with their ctypes arguments built once, here in the zygote: building them in every run would
+    write to (and so copy) pages the runs otherwise share. The zygote has already locked the
+    capability bounding set and set ``no_new_privs``, which every run inherits."""
+    c = libc()
+    calls: list[tuple[Any, tuple[Any, ...], str]] = []
+    if W.caps_ok:
+        calls.append((c.syscall, (ctypes.c_long(126), ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA)), "capset"))
+    if W.seccomp_ok:
+        args = (
+            ctypes.c_int(PR_SET_SECCOMP),
+            ctypes.c_ulong(2),
+            ctypes.byref(_FILTER[1]),
+            ctypes.c_ulong(0),
+            ctypes.c_ulong(0),
+        )
+        calls.append((c.prctl, args, "seccomp"))
+    return calls
 
 
 def _mount_scratch(size_mb: int, remount: bool) -> None:
@@ -996,10 +1022,8 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     os.closerange(status_w + 1, 1 << 16)
     os.chdir(box)
     set_rlimits(lim, int(lim["processes"]) + W.nproc)
-    if W.caps_ok:
-        drop_capabilities()
-    if W.seccomp_ok:
-        install_seccomp()
+    for fn, args, what in W.run_calls:  # capset, then the seccomp filter (see _run_calls)
+        _check(fn(*args), what)
     os.close(status_w)  # from here on nothing but the candidate's own descriptors
     mode = req["mode"]
     if mode == "exec":
@@ -1307,6 +1331,11 @@ def _run_stdio(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             return
 
 
+# A top-level assert starts a line or follows a semicolon; test code where nothing matches
+# this has none (a match inside a string only sends it down the slower, exact path).
+_TOP_ASSERT = re.compile(r"(?:^|;)[ \t]*assert\b", re.MULTILINE)
+
+
 class RemoteError(Exception):
     """An exception raised by candidate code that is not a builtin exception type."""
 
@@ -1524,10 +1553,17 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
     assert, e.g. HumanEval's ``check(candidate)``, is one case)."""
     import ast
 
-    tree = ast.parse(job["test_code"], "tests.py")
-    body = tree.body
-    n_cases = sum(isinstance(s, ast.Assert) for s in body)
-    whole = n_cases == 0
+    src = job["test_code"]
+    body: list[ast.stmt] = []
+    whole_code = None
+    if _TOP_ASSERT.search(src) is None:
+        # No statement can be a top-level assert: the test is one case, compiled from its text
+        # (parsing it into Python AST objects first would double the cost).
+        whole_code = compile(src, "tests.py", "exec")
+        whole = True
+    else:
+        body = ast.parse(src, "tests.py").body
+        whole = not any(isinstance(s, ast.Assert) for s in body)
     rpc = RPC(job)
     ns: dict[str, Any] = {}
     case = 0
@@ -1564,7 +1600,7 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
                 raise RuntimeError(setup_error)
             ensure()
             rpc.deadline = time.monotonic() + _case_wall(job, job_deadline)
-            code = compile(ast.Module(body=stmts, type_ignores=[]), "tests.py", "exec")
+            code = whole_code or compile(ast.Module(body=stmts, type_ignores=[]), "tests.py", "exec")
             exec(code, ns)
             res["passed"] = True
         except TimeoutError as exc:

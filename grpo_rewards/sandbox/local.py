@@ -60,10 +60,12 @@ _ENV = {
 }
 PRELOAD = (
     "typing", "re", "collections", "itertools", "functools", "heapq", "bisect", "string",
-    "math", "random", "copy", "operator", "fractions", "decimal", "statistics", "datetime",
+    "math", "copy", "operator", "fractions", "decimal", "datetime",
 )  # fmt: skip
 """Modules the candidate zygote imports once, so that runs inherit them instead of each loading
-them (``import typing`` alone costs a run more CPU than the rest of its start-up)."""
+them (``import typing`` alone costs a run more CPU than the rest of its start-up). ``random``
+(and ``statistics``, which imports it) is left out: once imported, it reseeds itself after
+every ``fork()``, which costs every run more than it saves the few that use it."""
 _warned: set[str] = set()
 _warn_lock = threading.Lock()
 
