@@ -424,9 +424,12 @@ def _child(backend: str, spec_path: Path) -> int:
     run = train(config, callbacks=[StepTimer()], wrap_reward_func=recorder.wrap)
     wall = time.perf_counter() - started
     run_info = json.loads(run.run_json.read_text())
+    try:
+        summary: dict[str, Any] = {"status": "ok", **recorder.summary()}
+    except RuntimeError as exc:  # e.g. a trainer loop that never called the step callbacks
+        summary = {"status": "failed", "error": f"{exc} (TRL's own step_time is in trl_step_time)"}
     out: dict[str, Any] = {
-        "status": "ok",
-        **recorder.summary(),
+        **summary,
         "peak_gpu_memory_bytes": int(torch.cuda.max_memory_allocated()) if cuda else None,
         "peak_gpu_memory_reserved_bytes": int(torch.cuda.max_memory_reserved()) if cuda else None,
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
@@ -439,7 +442,7 @@ def _child(backend: str, spec_path: Path) -> int:
         "trl_step_time": [row.get("step_time") for row in run.metrics if "step_time" in row],
     }
     result_path.write_text(json.dumps(out, indent=2) + "\n")
-    return 0
+    return 0 if out["status"] == "ok" else 1
 
 
 # --- orchestrating ----------------------------------------------------------------------------------
@@ -513,9 +516,13 @@ def run_child(backend: str, python: str, settings: Settings, model_dir: Path, wo
     base["child_wall_seconds"] = time.perf_counter() - started
     if rc is None:
         return {"status": "failed", "error": f"timed out after {timeout:.0f} s", "log_tail": _tail(log), **base}
-    if rc != 0 or not Path(spec["result"]).is_file():
-        return {"status": "failed", "error": f"exit status {rc}", "log_tail": _tail(log), **base}
-    return {**json.loads(Path(spec["result"]).read_text()), **base}
+    if Path(spec["result"]).is_file():  # the child's own account, failed or not
+        result = json.loads(Path(spec["result"]).read_text())
+        if result.get("status") != "ok":
+            result.setdefault("error", f"exit status {rc}")
+            result["log_tail"] = _tail(log)
+        return {**result, **base}
+    return {"status": "failed", "error": f"exit status {rc}", "log_tail": _tail(log), **base}
 
 
 def ratios(backends: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None] | None:

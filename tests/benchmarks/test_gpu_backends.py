@@ -263,3 +263,31 @@ def test_cpu_smoke_run_of_the_unsloth_backend(tmp_path) -> None:
     assert res["status"] == "ok", res
     assert res["backend_used"]["name"] == "unsloth" and res["versions"]["unsloth"]
     assert res["completions"] == [8, 8] and res["generated_tokens_per_s"] > 0 and 0 < res["reward_share"] < 1
+
+
+def test_a_backend_that_cannot_start_or_hangs_is_recorded_with_its_log(tmp_path) -> None:
+    settings = gb.parse_args(["--cpu-smoke"]).settings
+    res = gb.run_child("transformers", "/bin/false", settings, tmp_path / "model", tmp_path, timeout=60)
+    assert res["status"] == "failed" and res["error"] == "exit status 1"
+    assert res["grpo_train_command"].startswith("grpo-train --set backend=transformers")
+    hang = tmp_path / "hang.sh"
+    hang.write_text("#!/bin/sh\necho started; sleep 30\n")
+    hang.chmod(0o755)
+    res = gb.run_child("unsloth", str(hang), settings, tmp_path / "model", tmp_path, timeout=1)
+    assert res["status"] == "failed" and res["error"] == "timed out after 1 s"
+    assert "started" in res["log_tail"]
+
+
+def test_smoke_skips_unsloth_where_it_cannot_be_imported_and_gpu_mode_needs_a_gpu(tmp_path, capsys) -> None:
+    out = tmp_path / "skip.json"
+    missing = tmp_path / "no-such-python"
+    argv = ["--cpu-smoke", "--backends", "unsloth", "--unsloth-python", str(missing), "--json", str(out)]
+    assert gb.main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report["backends"] == {"unsloth": {"status": "skipped", "reason": f"{missing} does not exist"}}
+    assert f"unsloth: skipped: {missing} does not exist" in capsys.readouterr().out
+    import torch
+
+    if not torch.cuda.is_available():
+        assert gb.main(["--json", str(tmp_path / "gpu.json")]) == 2
+        assert "no CUDA GPU here; use --cpu-smoke" in capsys.readouterr().err
