@@ -18,7 +18,8 @@ training" means, for both:
   ``num_generations``, ``max_completion_length``, batch size, learning rate and seed;
 - gradient checkpointing off for both (``--gradient-checkpointing`` turns it on for both: TRL's
   for transformers, Unsloth's offloaded ``"unsloth"`` mode for Unsloth);
-- the same TRL (the version Unsloth accepts; ``benchmarks/gpu/prepare_wheels.sh`` pins it).
+- on the device machine, one TRL for both (1.15.0, the newest Unsloth accepts;
+  ``benchmarks/gpu/prepare_wheels.sh`` pins it).
 
 Each backend runs ``--warmup-steps`` steps, then ``--steps`` measured steps, in one ``train()``
 call. Reported per backend, over the measured steps only:
@@ -39,9 +40,9 @@ a child process of its own (this file with ``--child``) and gathers their JSON. 
 comparison would not be fair, and for one order not possible: importing Unsloth patches
 transformers (the Qwen2 attention and MLP forward, generation), PEFT and TRL (``GRPOTrainer`` is
 replaced by Unsloth's compiled ``UnslothGRPOTrainer``) for the rest of the process and cannot be
-undone, so a transformers run after it would measure Unsloth's patched code, and Unsloth refuses
-to patch cleanly after transformers and TRL were imported ("Unsloth should be imported before
-..."). Separate processes also give each backend its own ``max_memory_allocated`` and CUDA
+undone, so a transformers run after it would measure Unsloth's patched code, and imported after
+transformers and TRL Unsloth warns ("Unsloth should be imported before ...") that its patches
+may not all apply. Separate processes also give each backend its own ``max_memory_allocated`` and CUDA
 caches, and let the Unsloth child run another Python (``--unsloth-python``; the CI's Unsloth
 environment is a separate venv). The transformers backend runs first; the JSON is rewritten after
 each backend, so a timeout in the second keeps the first's figures, and a backend that fails is
