@@ -95,6 +95,53 @@ def recv_frame(fd: int, deadline: float | None = None, limit: int = MAX_FRAME) -
         raise FrameError(f"malformed frame: {exc}") from None
 
 
+_HEADER = struct.Struct(">I")
+
+
+class Channel:
+    """Frames from one descriptor, read with as few system calls as possible (usually one
+    ``select`` and one ``read`` per frame, instead of two of each for the header and the body);
+    bytes read past the end of a frame wait in this object for the next one. A channel belongs
+    to one peer for the descriptor's whole life, so one peer's leftover bytes can never be read
+    as another's (a reused descriptor number gets a new Channel)."""
+
+    __slots__ = ("fd", "buf")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+
+    def recv(self, deadline: float | None = None, limit: int = MAX_FRAME) -> Any:
+        buf = self.buf
+        while len(buf) < 4:
+            self._fill(4 - len(buf), deadline)
+        (n,) = _HEADER.unpack_from(buf)
+        if n > limit:
+            raise FrameError(f"frame of {n} bytes exceeds the limit of {limit}")
+        end = 4 + n
+        while len(buf) < end:
+            self._fill(end - len(buf), deadline)
+        data = bytes(buf[4:end])
+        del buf[:end]
+        try:
+            return _DECODER.decode(data.decode())
+        except (ValueError, RecursionError) as exc:
+            raise FrameError(f"malformed frame: {exc}") from None
+
+    def _fill(self, need: int, deadline: float | None) -> None:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out waiting for the peer")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if not r:
+                raise TimeoutError("timed out waiting for the peer")
+        chunk = os.read(self.fd, min(max(need, 1 << 16), 1 << 20))
+        if not chunk:
+            raise FrameError("channel closed")
+        self.buf += chunk
+
+
 # --------------------------------------------------------------------------------------------
 # Wire format for values: exact builtin types only. Anything else (subclasses included, so an
 # int subclass whose __eq__ always returns True) becomes an opaque handle.
@@ -442,6 +489,7 @@ class W:
     caps_ok = False
     env: dict[str, str] = {}
     spawn_sock: socket.socket | None = None
+    host = Channel(0)
     run_calls: list[tuple[Any, tuple[Any, ...], str]] = []
     nproc = 8
     job = 0
@@ -462,7 +510,8 @@ def main() -> None:
     import resource  # noqa: F401
 
     libc()
-    cfg = recv_frame(0)
+    W.host = Channel(0)
+    cfg = W.host.recv()
     W.cfg = cfg
     W.env = dict(cfg["env"])
     W.nproc = int(cfg.get("base_processes", 8))
@@ -479,7 +528,7 @@ def main() -> None:
         except OSError as exc:
             layers["userns"] = f"unavailable: {exc}"
     send_frame(1, {"userns": userns, "pid": os.getpid()})
-    reply = recv_frame(0)
+    reply = W.host.recv()
     if userns and not reply.get("mapped"):
         layers["userns"] = f"unavailable: {reply.get('error', 'uid map not written')}"
     elif userns:
@@ -685,7 +734,7 @@ class _Critical:
 def _ack() -> bool:
     """Early stop: the host's word on whether to go on (it compares outputs, not us)."""
     with _Critical():
-        return bool(recv_frame(0).get("go"))
+        return bool(W.host.recv().get("go"))
 
 
 def _send_host(obj: Any) -> None:
@@ -714,7 +763,7 @@ def _serve_jobs() -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     while True:
         try:
-            job = recv_frame(0)
+            job = W.host.recv()
         except FrameError:
             os._exit(0)
         if "kind" not in job:
@@ -785,9 +834,10 @@ def _candidate_zygote(sock: socket.socket) -> None:
     gc.freeze()  # the collector leaves inherited objects alone: fewer copy-on-write faults per run
     scratch_mb = 0
     last_job = None
+    chan = Channel(fd)
     while True:
         try:
-            req = recv_frame(fd)
+            req = chan.recv()
         except FrameError:
             return
         if req.get("op") == "clear_build":
@@ -997,26 +1047,21 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     for name, text in (req.get("files") or {}).items():
         with open(os.path.join(box, name), "w") as f:
             f.write(text)
-    null = os.open("/dev/null", os.O_RDWR)
-    fd_in = null
+    # The zygote's descriptors 0 and 1 are /dev/null (see main); 2 may be the host's stderr.
+    # dup2() makes the copies inheritable, as exec mode needs.
+    os.dup2(out_w if out_w >= 0 and req.get("stderr_to_stdout") else 1, 2)
+    if out_w >= 0:
+        os.dup2(out_w, 1)
     if req.get("stdin"):
         stdin_path = os.path.join(box, ".stdin")
         with open(stdin_path, "wb") as fb:
             fb.write(req["stdin"].encode())
         fd_in = os.open(stdin_path, os.O_RDONLY)
         os.unlink(stdin_path)
-    os.dup2(fd_in, 0)
-    if out_w >= 0:
-        os.dup2(out_w, 1)
-        os.dup2(out_w if req.get("stderr_to_stdout") else null, 2)
-    else:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
+        os.dup2(fd_in, 0)
     if rpc_fd >= 0:
         os.dup2(rpc_fd, 3)
         rpc_fd = 3
-    for std in (0, 1, 2):
-        os.set_inheritable(std, True)
     keep = 4 if rpc_fd == 3 else 3
     os.closerange(keep, status_w)
     os.closerange(status_w + 1, 1 << 16)
@@ -1102,9 +1147,10 @@ def _rpc_server(code: str, fd: int) -> None:
     def value(x: Any) -> Any:
         return decode(x, lambda i, t, c: objects[i])
 
+    chan = Channel(fd)
     while True:
         try:
-            req = recv_frame(fd)
+            req = chan.recv()
         except (FrameError, OSError):
             os._exit(0)
         try:
@@ -1178,6 +1224,7 @@ class Spawned:
                     os.close(f)
                 raise OSError(f"candidate zygote refused: {recv_frame(sock.fileno()).get('error')}")
             self.status_fd, self.ctrl_fd, self.io_fd = fds[0], fds[1], fds[2]
+            self.chan = Channel(self.io_fd)
             self.deadline = time.monotonic() + float(req["limits"]["wall_s"]) + 0.5
             Spawned.live.add(self)
 
@@ -1415,7 +1462,7 @@ class RPC:
         self.run = Spawned(req)
         self.deadline = time.monotonic() + wall
         try:
-            first = recv_frame(self.run.io_fd, self.deadline, int(self.job["limits"]["output_bytes"]))
+            first = self.run.chan.recv(self.deadline, int(self.job["limits"]["output_bytes"]))
         except (FrameError, OSError, TimeoutError) as exc:
             self.stop()
             raise CandidateGone(self._why(exc, "while loading")) from None
@@ -1479,7 +1526,7 @@ class RPC:
             raise CandidateGone("candidate process is not running")
         try:
             send_frame(self.run.io_fd, msg)
-            ans = recv_frame(self.run.io_fd, self.deadline, int(self.job["limits"]["output_bytes"]))
+            ans = self.run.chan.recv(self.deadline, int(self.job["limits"]["output_bytes"]))
         except (FrameError, OSError, TimeoutError) as exc:
             why = self._why(exc, "during a call")
             self.stop()

@@ -29,7 +29,7 @@ from typing import Any
 
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxUnavailable
-from grpo_rewards.sandbox._worker import FrameError, decode, encode, recv_frame, send_frame
+from grpo_rewards.sandbox._worker import Channel, FrameError, decode, encode, send_frame
 
 __all__ = ["LocalSandbox", "LAYERS"]
 
@@ -122,6 +122,7 @@ class _Worker:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.w = self.proc.stdin.fileno()
         self.r = self.proc.stdout.fileno()
+        self.chan = Channel(self.r)
         try:
             self.layers = self._handshake()
         except BaseException:
@@ -150,7 +151,7 @@ class _Worker:
         }  # fmt: skip
         deadline = time.monotonic() + 30
         send_frame(self.w, cfg)
-        first = recv_frame(self.r, deadline)
+        first = self.chan.recv(deadline)
         reply: dict[str, Any] = {"mapped": False}
         if first.get("userns"):
             try:
@@ -159,7 +160,7 @@ class _Worker:
             except OSError as exc:
                 reply = {"mapped": False, "error": f"cannot write uid/gid map: {exc}"}
         send_frame(self.w, reply)
-        ready = recv_frame(self.r, deadline)
+        ready = self.chan.recv(deadline)
         if not ready.get("ready"):
             raise SandboxUnavailable(f"sandbox worker failed to start: {ready}")
         return dict(ready["layers"])
@@ -224,7 +225,7 @@ class _Worker:
         deadline = time.monotonic() + lim.total_s + lim.compile_s + 15
         result = RunResult()
         while True:
-            msg = recv_frame(self.r, deadline)
+            msg = self.chan.recv(deadline)
             if msg.get("end"):
                 result.timed_out = bool(msg.get("timed_out"))
                 return result
