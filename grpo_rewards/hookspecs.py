@@ -77,7 +77,8 @@ def register_sandboxes(register: Callable[..., None]) -> None:
 
 @hookspec
 def register_dataset_sources(register: Callable[..., None]) -> None:
-    """Register dataset sources the trainer can train on (``[dataset] source = "<name>"``).
+    """Register dataset sources the trainer can train on (``[dataset] name = "source:<name>"``,
+    with the source's options in ``[dataset] source_options``).
 
     Called once per process, the first time a dataset source is looked up by name.
 
