@@ -103,7 +103,7 @@ def available_languages() -> list[str]:
 class _Worker:
     """One warm worker process and its pipes. Used by one thread at a time."""
 
-    def __init__(self, sandbox: LocalSandbox) -> None:
+    def __init__(self, sandbox: LocalSandbox, cpu: int | None = None) -> None:
         self.sandbox = sandbox
         self.box_parent = tempfile.mkdtemp(prefix="grpo-sandbox-")
         os.chmod(self.box_parent, 0o777)
@@ -120,11 +120,14 @@ class _Worker:
             cwd="/",
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.cpu = cpu
         if sandbox.pin_cpus:
             # Before the handshake the worker is one process, blocked on its first frame, so
             # everything it will fork (tester, zygote, every run) inherits this CPU.
+            if self.cpu is None:
+                self.cpu = sandbox._next_cpu()
             try:
-                os.sched_setaffinity(self.proc.pid, {sandbox._next_cpu()})
+                os.sched_setaffinity(self.proc.pid, {self.cpu})
             except OSError:
                 pass  # a cpuset that changed under us: run unpinned
         self.w = self.proc.stdin.fileno()
@@ -428,7 +431,7 @@ class LocalSandbox:
                 if w in self._all:
                     self._all.remove(w)
             try:
-                nw = _Worker(self)
+                nw = _Worker(self, w.cpu)  # on the CPU of the one it replaces
                 with self._lock:
                     self._all.append(nw)
                 w = nw
