@@ -39,7 +39,7 @@ echo "== mypy"
 echo "== pytest"
 run_pytest() {  # pytest's exit code 5 (no tests collected) is a failure here
     local rc=0
-    "${VENV}/bin/python" -m pytest -q -p no:cacheprovider "$@" || rc=$?
+    "${VENV}/bin/python" -m pytest -q -rs -p no:cacheprovider "$@" || rc=$?
     if [ "$rc" -eq 5 ]; then echo "pytest collected no tests in $PWD" >&2; return 1; fi
     return "$rc"
 }
