@@ -53,10 +53,9 @@ class RewardFunction:
         if completions is None:
             raise TypeError(f"reward function {self.__name__!r} called without completions=")
         rs = self.reward_set
-        batch = rs._make_batch(completions, prompts, completion_ids, kwargs)
-        scores = rs._component_scores(batch, self.component)
-        comp = rs.component(self.component)
-        values = [rs._final_value(comp, s) for s in scores]
+        scores, values = rs.score_component(
+            self.component, completions, prompts=prompts, completion_ids=completion_ids, columns=kwargs
+        )
         _report(rs, self.component, [s.outcome for s in scores], kwargs.get("log_metric"), kwargs.get("log_extra"))
         return values
 

@@ -119,10 +119,14 @@ class RewardSet:
         self._init_runtime()
         self._instantiate()  # validate names and options now, not mid-training
         self._order = self._topological_order()
+        self._attach()
+
+    def _attach(self) -> None:
+        """Create the TRL callables and register for closing at exit."""
         from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
 
-        self.reward_funcs = [RewardFunction(self, c.name) for c in spec.components]
-        self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in spec.components]
+        self.reward_funcs = [RewardFunction(self, c.name) for c in self.spec.components]
+        self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in self.spec.components]
         _live_sets.add(self)
 
     # -- construction -------------------------------------------------------------------------
@@ -181,15 +185,11 @@ class RewardSet:
         return {"spec": self.spec, "_order": self._order}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
-
         self.spec = state["spec"]
         self._order = state["_order"]
         self._verifiers = None
         self._init_runtime()
-        self.reward_funcs = [RewardFunction(self, c.name) for c in self.spec.components]
-        self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in self.spec.components]
-        _live_sets.add(self)
+        self._attach()
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -239,6 +239,22 @@ class RewardSet:
             parts = [c.weight * v for c in self.spec.components if (v := values[c.name][i]) is not None]
             totals.append(sum(parts) if parts else None)
         return BatchResult(list(self.spec.components), {n: scores[n] for n in self.names}, values, totals)
+
+    def score_component(
+        self,
+        name: str,
+        completions: Sequence[Any],
+        *,
+        prompts: Sequence[Any] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        columns: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Score], list[float | None]]:
+        """Scores and final values of one component for a batch (what one TRL reward function
+        returns); the components it depends on are scored too, and cached for the other functions."""
+        batch = self._make_batch(completions, prompts, completion_ids, columns or {})
+        scores = self._component_scores(batch, name)
+        comp = self.component(name)
+        return scores, [self._final_value(comp, s) for s in scores]
 
     def close(self) -> None:
         """Release verifier resources (worker pools, sandboxes)."""

@@ -13,20 +13,11 @@ import pytest
 from core_test_plugin import Length
 
 from grpo_rewards import Outcome, completion_text, load_rewards
+from grpo_rewards.testing import call_like_trl
 
 
 class FakeState:
     global_step = 3
-
-
-def trl_call(func: Any, prompts: list[Any], completions: list[Any], inputs: list[dict[str, Any]], **extra: Any) -> Any:
-    """Call ``func`` with exactly the keyword arguments TRL's GRPOTrainer._calculate_rewards passes."""
-    keys = [k for k in inputs[0] if k not in ("prompt", "completion", "completion_ids")]
-    reward_kwargs: dict[str, Any] = {k: [ex[k] for ex in inputs] for k in keys}
-    reward_kwargs["trainer_state"] = FakeState()
-    reward_kwargs.update(extra)
-    ids = [[1, 2, 3] for _ in completions]
-    return func(prompts=prompts, completions=completions, completion_ids=ids, **reward_kwargs)
 
 
 def test_accepts_trl_kwargs_and_returns_one_float_per_completion(test_registry: object) -> None:
@@ -39,23 +30,20 @@ def test_accepts_trl_kwargs_and_returns_one_float_per_completion(test_registry: 
         {"prompt": p, "answer": a, "id": i}
         for i, (p, a) in enumerate(zip(prompts, ["4", "4", "Paris", "Paris"], strict=True))
     ]
+    call = call_like_trl(rs.reward_funcs[0], inputs, completions)
+    out = call.values
     metrics: dict[str, list[float]] = defaultdict(list)
+    for name, value in call.metrics:
+        metrics[name].append(value)
     extras: dict[str, list[Any]] = defaultdict(list)
-    out = trl_call(
-        rs.reward_funcs[0],
-        prompts,
-        completions,
-        inputs,
-        log_metric=lambda n, v: metrics[n].append(v),
-        log_extra=lambda c, vs: extras[c].extend(vs),
-        environments=None,
-    )
+    for column, values in call.extra:
+        extras[column].extend(values)
     assert out == [1.0, 0.0, 1.0, 1.0]
     assert all(isinstance(x, float) for x in out)
     assert metrics["outcomes/exact/correct"] == [0.75]
     assert metrics["outcomes/exact/wrong"] == [0.25]
     assert extras["outcome/exact"] == ["correct", "wrong", "correct", "correct"]
-    lengths = trl_call(rs.reward_funcs[1], prompts, completions, inputs)
+    lengths = call_like_trl(rs.reward_funcs[1], inputs, completions).values
     assert lengths == pytest.approx([1.8, 1.8, 0.5, 0.6])
 
 
@@ -67,7 +55,8 @@ def test_conversational_completions_use_last_assistant_message(test_registry: ob
         [{"role": "assistant", "content": "Lyon"}, {"role": "tool", "content": "x"}],
         [{"role": "assistant", "content": [{"type": "text", "text": "Par"}, {"type": "text", "text": "is"}]}],
     ]
-    out = trl_call(rs.reward_funcs[0], prompts, completions, [{"answer": "Paris"}] * 3)
+    rows = [{"prompt": p, "answer": "Paris"} for p in prompts]
+    out = call_like_trl(rs.reward_funcs[0], rows, completions).values
     assert out == [1.0, 0.0, 1.0]
 
 

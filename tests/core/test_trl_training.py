@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-
-pytest.importorskip("trl")
-tiny = pytest.importorskip("grpo_rewards_trainer.tiny")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("form", ["sync", "async"])
-def test_grpo_trainer_trains_and_logs_each_component(tmp_path: Path, test_registry: object, form: str) -> None:
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
-
+def test_grpo_trainer_trains_and_logs_each_component(
+    train_tiny_grpo: Callable[..., list[dict[str, Any]]], test_registry: object, form: str
+) -> None:
     from grpo_rewards import load_rewards
-
-    model_dir = tiny.build_tiny_model(tmp_path / "model", seed=0)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
 
     rows = [{"prompt": f"What is {a} + {b}? ", "answer": str(a + b)} for a in range(4) for b in range(4)]
     rs = load_rewards(
@@ -33,30 +25,7 @@ def test_grpo_trainer_trains_and_logs_each_component(tmp_path: Path, test_regist
         ]
     )
     funcs = rs.reward_funcs if form == "sync" else rs.async_reward_funcs
-    args = GRPOConfig(
-        output_dir=str(tmp_path / "out"),
-        max_steps=3,
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=12,
-        learning_rate=1e-3,
-        logging_steps=1,
-        report_to=[],
-        use_cpu=True,
-        seed=0,
-        save_strategy="no",
-        reward_weights=rs.reward_weights,
-        dataloader_num_workers=0,
-    )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=funcs,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-    )
-    trainer.train()
-    logs = [h for h in trainer.state.log_history if "reward" in h]
+    logs = train_tiny_grpo(funcs, rs.reward_weights, rows, max_steps=3, max_completion_length=12)
     assert len(logs) == 3
     for h in logs:
         for name in ("exact", "length", "test.flaky"):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-
-pytest.importorskip("trl")
-tiny = pytest.importorskip("grpo_rewards_trainer.tiny")
 
 SPEC = [
     {"name": "exact"},
@@ -27,46 +25,16 @@ SPEC = [
 
 
 @pytest.mark.slow
-def test_grpo_trainer_with_every_verifier(tmp_path: Path) -> None:
-    from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
-
+def test_grpo_trainer_with_every_verifier(train_tiny_grpo: Callable[..., list[dict[str, Any]]]) -> None:
     from grpo_rewards import load_rewards
 
-    model_dir = tiny.build_tiny_model(tmp_path / "model", seed=0)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
     rows = [
         {"prompt": f"What is {a} + {b}? ", "answer": str(a + b), "letter": "ABCD"[(a + b) % 4]}
         for a in range(3)
         for b in range(3)
     ]
     rs = load_rewards(SPEC)
-    args = GRPOConfig(
-        output_dir=str(tmp_path / "out"),
-        max_steps=2,
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=16,
-        learning_rate=1e-3,
-        logging_steps=1,
-        report_to=[],
-        use_cpu=True,
-        seed=0,
-        save_strategy="no",
-        reward_weights=rs.reward_weights,
-        dataloader_num_workers=0,
-    )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=rs.reward_funcs,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-    )
-    trainer.train()
-    logs = [h for h in trainer.state.log_history if "reward" in h]
+    logs = train_tiny_grpo(rs.reward_funcs, rs.reward_weights, rows, max_steps=2, max_completion_length=16)
     assert len(logs) == 2
     for h in logs:
         for name in rs.names:
