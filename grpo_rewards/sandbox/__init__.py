@@ -143,12 +143,15 @@ class RunResult:
     :param compile_error: compiler output when C/C++ failed to compile.
     :param error: a sandbox failure (not the candidate's fault), if any.
     :param timed_out: the job hit ``Limits.total_s``.
+    :param bad_tests: why the test code itself cannot run (e.g. it does not compile), if so:
+        the row's fault, not the candidate's.
     """
 
     cases: list[CaseResult] = field(default_factory=list)
     compile_error: str | None = None
     error: str | None = None
     timed_out: bool = False
+    bad_tests: str | None = None
 
 
 Judge = Callable[[CaseResult], bool]

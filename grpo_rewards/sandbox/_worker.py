@@ -26,13 +26,16 @@ descriptor that reaches the host.
 
 from __future__ import annotations
 
+import _socket
 import base64
 import builtins
 import ctypes
+import fcntl
 import json
 import math
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -42,7 +45,6 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: the candidate zygote stays small
-    import ast
     from typing import Any
 
 # --------------------------------------------------------------------------------------------
@@ -456,24 +458,26 @@ def install_seccomp() -> None:
     )
 
 
-def set_rlimits(lim: dict[str, Any], nproc: int) -> None:
-    import resource
-
-    def setl(which: int, v: int) -> None:
-        try:
-            resource.setrlimit(which, (v, v))
-        except (ValueError, OSError):
-            soft, hard = resource.getrlimit(which)
-            if hard == resource.RLIM_INFINITY or v <= hard:
-                resource.setrlimit(which, (v, hard))
-
+def rlimit_plan(lim: dict[str, Any], nproc: int) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """The ``setrlimit`` calls for a run's limits, worked out against this process's hard
+    limits (which a run inherits): each limit is ``(v, v)``, or ``(v, hard)`` where a hard limit
+    below ``v`` cannot be raised. Computed once per distinct limits in the zygote, so a run
+    only makes the calls."""
     cpu = max(1, math.ceil(lim["cpu_s"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    setl(resource.RLIMIT_AS, int(lim["memory_mb"]) << 20)
-    setl(resource.RLIMIT_FSIZE, int(lim["file_mb"]) << 20)
-    setl(resource.RLIMIT_NPROC, nproc)
-    setl(resource.RLIMIT_NOFILE, 256)
-    setl(resource.RLIMIT_CORE, 0)
+    plan = [(resource.RLIMIT_CPU, (cpu, cpu + 1))]
+    for which, v in (
+        (resource.RLIMIT_AS, int(lim["memory_mb"]) << 20),
+        (resource.RLIMIT_FSIZE, int(lim["file_mb"]) << 20),
+        (resource.RLIMIT_NPROC, nproc),
+        (resource.RLIMIT_NOFILE, 256),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        hard = resource.getrlimit(which)[1]
+        if hard == resource.RLIM_INFINITY or v <= hard:
+            plan.append((which, (v, v)))
+        else:
+            plan.append((which, (min(v, hard), hard)))
+    return tuple(plan)
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,6 +495,8 @@ class W:
     spawn_sock: socket.socket | None = None
     host = Channel(0)
     run_calls: list[tuple[Any, tuple[Any, ...], str]] = []
+    unshare: Any = None  # libc's unshare() and setns(), bound once in the zygote
+    setns: Any = None
     nproc = 8
     job = 0
     cfg: dict[str, Any] = {}
@@ -504,11 +510,8 @@ def _log(msg: str) -> None:
 
 
 def main() -> None:
-    # Everything this process will ever import is imported now, while the host's files are
-    # still reachable: after pivot_root only the sandbox root is.
-    import fcntl  # noqa: F401
-    import resource  # noqa: F401
-
+    # Everything this process will ever import is imported by now (module level), while the
+    # host's files are still reachable: after pivot_root only the sandbox root is.
     libc()
     W.host = Channel(0)
     cfg = W.host.recv()
@@ -752,8 +755,6 @@ def _serve_jobs() -> None:
     SIGALRM at the job's deadline; case frames go to the host as they complete, then "end"."""
     prctl(PR_SET_DUMPABLE, 0)
     _set_name(b"sbx-tester")
-    import resource
-
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # the tester never forks
     if W.caps_ok:
@@ -807,6 +808,7 @@ def _candidate_zygote(sock: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(W.env)
     pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY) if W.pidns else -1
+    W.unshare, W.setns = libc().unshare, libc().setns
     import gc
     import importlib
 
@@ -834,6 +836,8 @@ def _candidate_zygote(sock: socket.socket) -> None:
     gc.freeze()  # the collector leaves inherited objects alone: fewer copy-on-write faults per run
     scratch_mb = 0
     last_job = None
+    build = "/build" if W.mountns else os.path.join(W.box_parent, "build")
+    plans: dict[tuple[Any, ...], tuple[tuple[int, tuple[int, int]], ...]] = {}
     chan = Channel(fd)
     while True:
         try:
@@ -841,24 +845,30 @@ def _candidate_zygote(sock: socket.socket) -> None:
         except FrameError:
             return
         if req.get("op") == "clear_build":
-            _clear_dir("/build" if W.mountns else os.path.join(W.box_parent, "build"))
+            _clear_dir(build)
             send_frame(fd, {"ok": True})
             continue
         if req.get("job") != last_job:
             # A new job: nothing a previous job's runs left in /build survives into it.
-            _clear_dir("/build" if W.mountns else os.path.join(W.box_parent, "build"))
+            _clear_dir(build)
             last_job = req.get("job")
         try:
+            lim = req["limits"]
+            key = (lim["cpu_s"], lim["memory_mb"], lim["file_mb"], lim["processes"])
+            plan = plans.get(key)
+            if plan is None:
+                if len(plans) > 64:
+                    plans.clear()
+                plan = plans[key] = rlimit_plan(lim, int(lim["processes"]) + W.nproc)
             if W.mountns:
-                want = int(req["limits"]["disk_mb"])
+                want = int(lim["disk_mb"])
                 if want != scratch_mb:
                     _mount_scratch(want, remount=scratch_mb > 0)
                     scratch_mb = want
-            _spawn(sock, req, pidns_fd)
+            _spawn(sock, req, plan, pidns_fd)
         except OSError as exc:
             socket.send_fds(sock, [b"E"], [])
             send_frame(fd, {"error": f"spawn failed: {exc}"})
-        _reap()
 
 
 def _run_calls() -> list[tuple[Any, tuple[Any, ...], str]]:
@@ -921,15 +931,21 @@ def _rm_tree(path: str, keep: bool = False) -> None:
             pass
 
 
-def _spawn(sock: socket.socket, req: dict[str, Any], pidns_fd: int) -> None:
+_SCM = (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+
+
+def _spawn(sock: socket.socket, req: dict[str, Any], plan: Any, pidns_fd: int) -> None:
+    """Fork the run U and hand T its descriptors, then watch it. Every page this process
+    writes between two forks is a page fault (fork write-protects them all), so this path is
+    kept to plain descriptors and system calls."""
     status_r, status_w = os.pipe()
     ctrl_r, ctrl_w = os.pipe()
-    out_r = out_w = -1
-    rpc_t = rpc_u = None
-    if req["mode"] == "rpc":
-        rpc_t, rpc_u = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    rpc = req["mode"] == "rpc"
+    if rpc:  # a socket both ways for RPC; a pipe for program output otherwise
+        a, b = _socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        io_t, io_u = a.detach(), b.detach()
     else:
-        out_r, out_w = os.pipe()
+        io_t, io_u = os.pipe()
     if W.mountns:
         box = "/box"
     else:
@@ -937,54 +953,46 @@ def _spawn(sock: socket.socket, req: dict[str, Any], pidns_fd: int) -> None:
 
         box = tempfile.mkdtemp(dir=W.box_parent, prefix="box-")
     if W.pidns:
-        unshare(CLONE_NEWPID)  # only the next child enters it; undone by setns below
+        _check(W.unshare(CLONE_NEWPID), "unshare")  # only the next child enters it
     try:
         pid = os.fork()
     except OSError:
         if W.pidns:
-            _check(libc().setns(pidns_fd, CLONE_NEWPID), "setns")
+            _check(W.setns(pidns_fd, CLONE_NEWPID), "setns")
         raise
-    if pid and W.pidns:
-        _check(libc().setns(pidns_fd, CLONE_NEWPID), "setns")
     if pid == 0:
         code = 120
         try:
-            sock.close()
-            for f in (status_r, ctrl_w, ctrl_r, out_r, pidns_fd):
+            for f in (sock.fileno(), status_r, ctrl_w, ctrl_r, io_t, pidns_fd):
                 if f >= 0:
                     os.close(f)
-            if rpc_t is not None:
-                rpc_t.close()
-            _candidate(req, box, status_w, out_w, rpc_u.detach() if rpc_u is not None else -1)
+            _candidate(req, plan, box, status_w, -1 if rpc else io_u, io_u if rpc else -1)
         except BaseException as exc:  # noqa: BLE001 - reported through the status pipe
             try:
                 os.write(status_w, json.dumps({"setup_error": f"sandbox setup failed: {exc}"}).encode() + b"\n")
             except OSError:
                 pass
         os._exit(code)
-    fds = [status_r, ctrl_w]
-    if out_w >= 0:
-        os.close(out_w)
-        fds.append(out_r)
-    if rpc_u is not None and rpc_t is not None:
-        rpc_u.close()
-        fds.append(rpc_t.fileno())
-    socket.send_fds(sock, [b"k"], fds)
-    for f in fds[1:]:
-        os.close(f)
+    if W.pidns:  # back to our own namespace for children, or the next unshare() is refused
+        _check(W.setns(pidns_fd, CLONE_NEWPID), "setns")
+    os.close(io_u)
+    sock.sendmsg(_K, [(*_SCM, struct.pack("3i", status_r, ctrl_w, io_t))])
     os.close(status_r)
-    if rpc_t is not None:
-        rpc_t.detach()
+    os.close(ctrl_w)
+    os.close(io_t)
     _supervise(pid, req, status_w, ctrl_r, box)
+
+
+_K = [b"k"]
 
 
 def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: str) -> None:
     pidfd = os.pidfd_open(pid)
-    deadline = time.monotonic() + float(req["limits"]["wall_s"])
+    left = float(req["limits"]["wall_s"])
+    deadline = time.monotonic() + left
     killed = ""
     while True:
-        left = deadline - time.monotonic()
-        r, _, _ = select.select([pidfd, ctrl_r], [], [], max(0.0, left))
+        r, _, _ = select.select([pidfd, ctrl_r], [], [], left)
         if pidfd in r:
             break
         if ctrl_r in r:
@@ -994,6 +1002,9 @@ def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: s
                 killed = ""
                 break  # it had already ended on its own
         else:
+            left = deadline - time.monotonic()
+            if left > 0:
+                continue  # woken early (a signal): wait out the rest
             killed = "timeout"
         try:
             if W.pidns:
@@ -1012,8 +1023,12 @@ def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: s
         except OSError:
             pass
     if W.mountns:
-        _clear_dir("/box")  # every process of the run is gone: nothing can race the wipe
-        _clear_dir("/tmp")
+        # Every process of the run is gone: nothing can race the wipe. A run may have changed
+        # the directories' modes (it owns them); the next one gets them as they were.
+        for d, mode in _SCRATCH:
+            if os.listdir(d):
+                _rm_tree(d, keep=True)
+            os.chmod(d, mode)
     else:
         _rm_tree(box)
     res = {
@@ -1025,18 +1040,18 @@ def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: s
         "minflt": ru.ru_minflt,
     }
     try:
-        os.write(status_w, json.dumps(res).encode() + b"\n")
+        os.write(status_w, _ENCODER.encode(res).encode() + b"\n")
     except OSError:
         pass
     os.close(status_w)
 
 
-def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd: int) -> None:
+_SCRATCH = (("/box", 0o777), ("/tmp", 0o1777))
+
+
+def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: int, rpc_fd: int) -> None:
     """U: the candidate's process, PID 1 of its own namespace. Private mounts, descriptors,
     limits and filters first; then the candidate runs, holding no descriptor but its own."""
-    lim = req["limits"]
-    import fcntl
-
     # Every page this process writes is copied from the zygote (about 10 us each on a VM):
     # the setup below is kept to what cannot be done once in the zygote.
     # Move our pipes above the standard descriptors before rearranging those.
@@ -1066,7 +1081,8 @@ def _candidate(req: dict[str, Any], box: str, status_w: int, out_w: int, rpc_fd:
     os.closerange(keep, status_w)
     os.closerange(status_w + 1, 1 << 16)
     os.chdir(box)
-    set_rlimits(lim, int(lim["processes"]) + W.nproc)
+    for which, pair in plan:  # see rlimit_plan
+        resource.setrlimit(which, pair)
     for fn, args, what in W.run_calls:  # capset, then the seccomp filter (see _run_calls)
         _check(fn(*args), what)
     os.close(status_w)  # from here on nothing but the candidate's own descriptors
@@ -1378,9 +1394,11 @@ def _run_stdio(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             return
 
 
-# A top-level assert starts a line or follows a semicolon; test code where nothing matches
-# this has none (a match inside a string only sends it down the slower, exact path).
-_TOP_ASSERT = re.compile(r"(?:^|;)[ \t]*assert\b", re.MULTILINE)
+# A top-level statement starts in column 0, or follows a semicolon or a backslash line
+# continuation (an indented ``assert`` is inside a block, never top-level); test code where
+# nothing matches has no top-level assert. A match anywhere else (in a string, after a ``;``
+# inside a block) only sends the test down the slower, exact path.
+_TOP_ASSERT = re.compile(r"^\f*assert\b|(?:;|\\\r?\n)[ \t\f]*(?:\\\r?\n[ \t\f]*)*assert\b", re.MULTILINE)
 
 
 class RemoteError(Exception):
@@ -1594,23 +1612,49 @@ def _run_call(job: dict[str, Any], send: Any, job_deadline: float) -> None:
     rpc.stop()
 
 
+_TESTS: dict[str, list[tuple[bool, Any]]] = {}
+_TESTS_MAX = 256
+
+
+def _test_groups(src: str) -> list[tuple[bool, Any]]:
+    """Test code as (is_case, code object) pairs: each top-level ``assert`` is a case, every
+    other statement setup; with no top-level assert (HumanEval's ``check(candidate)``) the
+    whole text is one case. Compiled once per test text and kept (the newest
+    :data:`_TESTS_MAX`): in GRPO every completion of a prompt is tested by the same code, and
+    a code object is never changed by running it."""
+    groups = _TESTS.pop(src, None)  # popped and re-inserted: dict order is recency
+    if groups is None:
+        if _TOP_ASSERT.search(src) is None:
+            # No statement can be a top-level assert: one case, compiled from the text
+            # (parsing it into Python AST objects first would double the cost).
+            groups = [(True, compile(src, "tests.py", "exec"))]
+        else:
+            import ast
+
+            body = ast.parse(src, "tests.py").body
+            if not any(isinstance(s, ast.Assert) for s in body):
+                groups = [(True, compile(ast.Module(body=body, type_ignores=[]), "tests.py", "exec"))]
+            else:
+                groups = [
+                    (isinstance(s, ast.Assert), compile(ast.Module(body=[s], type_ignores=[]), "tests.py", "exec"))
+                    for s in body
+                ]
+        if len(_TESTS) >= _TESTS_MAX:
+            del _TESTS[next(iter(_TESTS))]
+    _TESTS[src] = groups
+    return groups
+
+
 def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
     """Run Python test code in T against proxies of the candidate's module in U. Top-level
     ``assert`` statements are the cases; other statements are setup (a test with no top-level
     assert, e.g. HumanEval's ``check(candidate)``, is one case)."""
-    import ast
-
-    src = job["test_code"]
-    body: list[ast.stmt] = []
-    whole_code = None
-    if _TOP_ASSERT.search(src) is None:
-        # No statement can be a top-level assert: the test is one case, compiled from its text
-        # (parsing it into Python AST objects first would double the cost).
-        whole_code = compile(src, "tests.py", "exec")
-        whole = True
-    else:
-        body = ast.parse(src, "tests.py").body
-        whole = not any(isinstance(s, ast.Assert) for s in body)
+    try:
+        groups = _test_groups(job["test_code"])
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, SyntaxError) else f"{type(exc).__name__}: {exc}"
+        send({"bad_tests": f"assert test code does not compile: {where}"})
+        return
     rpc = RPC(job)
     ns: dict[str, Any] = {}
     case = 0
@@ -1626,13 +1670,7 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             if rpc.load_error:
                 raise CandidateGone(f"solution failed to load: {rpc.load_error}")
 
-    groups: list[tuple[bool, list[ast.stmt]]] = []
-    if whole:
-        groups.append((True, body))
-    else:
-        for s in body:
-            groups.append((isinstance(s, ast.Assert), [s]))
-    for is_case, stmts in groups:
+    for is_case, code in groups:
         if not is_case and setup_error is not None:
             continue
         res: dict[str, Any] = {"case": case}
@@ -1647,7 +1685,6 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
                 raise RuntimeError(setup_error)
             ensure()
             rpc.deadline = time.monotonic() + _case_wall(job, job_deadline)
-            code = whole_code or compile(ast.Module(body=stmts, type_ignores=[]), "tests.py", "exec")
             exec(code, ns)
             res["passed"] = True
         except TimeoutError as exc:

@@ -242,6 +242,9 @@ class _Worker:
             if "fatal" in msg:
                 result.error = f"sandbox tester failed: {msg['fatal']}"
                 continue
+            if "bad_tests" in msg:
+                result.bad_tests = str(msg["bad_tests"])
+                continue
             if "compile_error" in msg:
                 result.compile_error = msg["compile_error"] or f"compiler failed ({msg.get('status')})"
                 continue

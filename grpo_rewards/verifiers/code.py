@@ -11,6 +11,7 @@ functions, so the candidate cannot forge a pass (docs/sandbox.md).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 import re
@@ -64,6 +65,19 @@ def extract_code(text: str, language: str, mode: str = "last", allow_unlabeled: 
     return chosen[-1]
 
 
+@functools.lru_cache(maxsize=1024)
+def _python_syntax_error(code: str) -> str | None:
+    """Why ``code`` does not parse, or None. Cached: in GRPO every completion of a prompt
+    carries the same tests, so each test text is parsed once, not once per completion."""
+    try:
+        ast.parse(code, "tests")
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:  # a null byte, absurd nesting
+        return str(exc) or type(exc).__name__
+    return None
+
+
 class TestSpec:
     """A validated ``tests`` value. Raises ``ValueError`` naming the problem when malformed."""
 
@@ -96,10 +110,9 @@ class TestSpec:
             if not isinstance(code, str) or not code.strip():
                 raise ValueError("assert tests need a non-empty 'code' string")
             if language == "python":
-                try:
-                    ast.parse(code, "tests")
-                except SyntaxError as exc:
-                    raise ValueError(f"assert test code does not parse: line {exc.lineno}: {exc.msg}") from None
+                why = _python_syntax_error(code)
+                if why is not None:
+                    raise ValueError(f"assert test code does not parse: {why}")
             self.code = code
             return
         cases = raw.get("cases")
@@ -388,6 +401,8 @@ class CodeVerifier(Verifier):
         return False, f"case {i}: got {case.value!r:.60}, expected {spec.expected[i]!r:.60}"
 
     def _score(self, res: RunResult, spec: TestSpec) -> Score:
+        if res.bad_tests is not None:
+            return Score.bad_reference(f"column {self.column!r}: {res.bad_tests}")
         if res.error:
             return Score.error(res.error)
         if res.compile_error is not None:

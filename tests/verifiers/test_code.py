@@ -92,6 +92,30 @@ def test_malformed_tests_are_bad_reference(pool: LocalSandbox, raw: object, mess
     assert outcome == Outcome.BAD_REFERENCE and value is None and message.split("'")[0].strip() in detail
 
 
+@pytest.mark.parametrize("code", ["return 1", "def check(c):\n    nonlocal c\ncheck(f)"])
+def test_test_code_that_parses_but_does_not_compile_is_bad_reference(pool: LocalSandbox, code: str) -> None:
+    # ast.parse accepts these; only the compiler (in the tester) refuses them. The row is at
+    # fault, so the candidate is neither rewarded nor punished.
+    raw = {"kind": "assert", "code": code}
+    assert parse_tests(raw).code == code
+    value, outcome, detail = run(make(pool), py("def f(x): return x"), raw)
+    assert outcome == Outcome.BAD_REFERENCE and value is None
+    assert "does not compile" in detail and "line" in detail
+
+
+def test_top_level_asserts_are_cases_and_indented_ones_are_not(pool: LocalSandbox) -> None:
+    honest = py("def f(x): return x")
+    split = "x = 1; assert f(1) == 1\nassert f(2) == 3\nassert f(3) == 3"
+    _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": split})
+    assert outcome == Outcome.PARTIAL and "2/3" in detail
+    whole = "def check(c):\n    assert c(1) == 1\n    assert c(2) == 3\ncheck(f)"
+    _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": whole})
+    assert outcome == Outcome.WRONG and "0/1" in detail
+    continued = "y = 2; \\\n    assert f(2) == 2\nassert f(1) == 0"
+    _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": continued})
+    assert outcome == Outcome.PARTIAL and "1/2" in detail
+
+
 def test_unsupported_kind_for_a_language_is_bad_reference(pool: LocalSandbox) -> None:
     _, outcome, detail = run(make(pool, language="c"), "```c\nint main(){}\n```", ADD_TESTS)
     assert outcome == Outcome.BAD_REFERENCE and "not supported for c" in detail
