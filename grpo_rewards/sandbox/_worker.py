@@ -32,6 +32,7 @@ import builtins
 import ctypes
 import fcntl
 import json
+import marshal
 import math
 import os
 import re
@@ -75,11 +76,35 @@ def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # one, not one per frame
+
+
+def _no_default(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+# json's C encoder, built once: JSONEncoder.encode builds a new one (and more) per call.
+_cme = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (
+    _cme(None, _no_default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False) if _cme else None
+)
 _DECODER = json.JSONDecoder()
 
 
 def send_frame(fd: int, obj: Any) -> None:
-    data = _ENCODER.encode(obj).encode()
+    data = ("".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)).encode()
+    payload = struct.pack(">I", len(data)) + data
+    view = memoryview(payload)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def send_trusted(fd: int, obj: Any) -> None:
+    """A frame of ``marshal`` data, for one of our own processes to read: decoding marshal
+    builds far fewer objects than decoding JSON, and in the candidate zygote (whose every
+    written page is a copy-on-write fault) that matters. Never for anything a candidate's
+    process sends: ``marshal`` is not safe on hostile input, so those frames are JSON."""
+    data = marshal.dumps(obj)
     payload = struct.pack(">I", len(data)) + data
     view = memoryview(payload)
     while view:
@@ -114,6 +139,20 @@ class Channel:
         self.buf = bytearray()
 
     def recv(self, deadline: float | None = None, limit: int = MAX_FRAME) -> Any:
+        data = self._frame(deadline, limit)
+        try:
+            return _DECODER.decode(data.decode())
+        except (ValueError, RecursionError) as exc:
+            raise FrameError(f"malformed frame: {exc}") from None
+
+    def recv_trusted(self, deadline: float | None = None, limit: int = MAX_FRAME) -> Any:
+        """A frame written by :func:`send_trusted` (only ever from one of our own processes)."""
+        try:
+            return marshal.loads(self._frame(deadline, limit))
+        except (ValueError, EOFError, TypeError) as exc:
+            raise FrameError(f"malformed frame: {exc}") from None
+
+    def _frame(self, deadline: float | None, limit: int) -> bytes:
         buf = self.buf
         while len(buf) < 4:
             self._fill(4 - len(buf), deadline)
@@ -125,10 +164,7 @@ class Channel:
             self._fill(end - len(buf), deadline)
         data = bytes(buf[4:end])
         del buf[:end]
-        try:
-            return _DECODER.decode(data.decode())
-        except (ValueError, RecursionError) as exc:
-            raise FrameError(f"malformed frame: {exc}") from None
+        return data
 
     def _fill(self, need: int, deadline: float | None) -> None:
         if deadline is not None:
@@ -837,20 +873,18 @@ def _candidate_zygote(sock: socket.socket) -> None:
     scratch_mb = 0
     last_job = None
     build = "/build" if W.mountns else os.path.join(W.box_parent, "build")
+    if W.mountns and not os.listdir(build):
+        _EMPTY[build] = os.stat(build).st_size
     plans: dict[tuple[Any, ...], tuple[tuple[int, tuple[int, int]], ...]] = {}
     chan = Channel(fd)
     while True:
         try:
-            req = chan.recv()
+            req = chan.recv_trusted()
         except FrameError:
             return
-        if req.get("op") == "clear_build":
-            _clear_dir(build)
-            send_frame(fd, {"ok": True})
-            continue
         if req.get("job") != last_job:
             # A new job: nothing a previous job's runs left in /build survives into it.
-            _clear_dir(build)
+            _clear_build(build)
             last_job = req.get("job")
         try:
             lim = req["limits"]
@@ -901,6 +935,33 @@ def _mount_scratch(size_mb: int, remount: bool) -> None:
             mount(None, path, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, opts)
         else:
             mount("scratch", path, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+        if not os.listdir(path):
+            _EMPTY[path] = os.stat(path).st_size
+
+
+def _wipe(path: str, mode: int) -> None:
+    """Empty one of the sandbox's own tmpfs directories and restore its mode, with one
+    ``stat`` when there is nothing to do: a tmpfs directory's size grows with every entry in
+    it, so an empty one has the size it had when it was mounted (:data:`_EMPTY`)."""
+    st = os.stat(path)
+    if st.st_size != _EMPTY.get(path):
+        _rm_tree(path, keep=True)
+        if path not in _EMPTY or os.listdir(path):
+            _EMPTY.pop(path, None)  # not what we thought: never trust the size for it again
+        else:
+            _EMPTY[path] = os.stat(path).st_size
+    if st.st_mode & 0o7777 != mode:  # a run owns the directory, so it can chmod it
+        os.chmod(path, mode)
+
+
+_EMPTY: dict[str, int] = {}
+
+
+def _clear_build(build: str) -> None:
+    if W.mountns:
+        _wipe(build, 0o755)
+    else:
+        _clear_dir(build)
 
 
 def _clear_dir(path: str) -> None:
@@ -990,22 +1051,22 @@ def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: s
     pidfd = os.pidfd_open(pid)
     left = float(req["limits"]["wall_s"])
     deadline = time.monotonic() + left
-    killed = ""
+    killed = b""
     while True:
         r, _, _ = select.select([pidfd, ctrl_r], [], [], left)
         if pidfd in r:
             break
         if ctrl_r in r:
             os.read(ctrl_r, 1)  # a byte or EOF: either way T wants it gone
-            killed = "killed"
+            killed = b"killed"
             if select.select([pidfd], [], [], 0)[0]:
-                killed = ""
+                killed = b""
                 break  # it had already ended on its own
         else:
             left = deadline - time.monotonic()
             if left > 0:
                 continue  # woken early (a signal): wait out the rest
-            killed = "timeout"
+            killed = b"timeout"
         try:
             if W.pidns:
                 os.kill(pid, signal.SIGKILL)  # PID 1 of the run: the kernel kills the rest
@@ -1026,21 +1087,19 @@ def _supervise(pid: int, req: dict[str, Any], status_w: int, ctrl_r: int, box: s
         # Every process of the run is gone: nothing can race the wipe. A run may have changed
         # the directories' modes (it owns them); the next one gets them as they were.
         for d, mode in _SCRATCH:
-            if os.listdir(d):
-                _rm_tree(d, keep=True)
-            os.chmod(d, mode)
+            _wipe(d, mode)
     else:
         _rm_tree(box)
-    res = {
-        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "killed": killed,
-        "cpu_s": round(ru.ru_utime + ru.ru_stime, 4),
-        "maxrss_kb": ru.ru_maxrss,
-        "minflt": ru.ru_minflt,
-    }
+    line = b"S %d %d %s %.4f %d %d\n" % (
+        os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
+        os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+        killed or b"-",
+        ru.ru_utime + ru.ru_stime,
+        ru.ru_maxrss,
+        ru.ru_minflt,
+    )  # one bytes object, not a dict and its JSON (see _parse_status)
     try:
-        os.write(status_w, _ENCODER.encode(res).encode() + b"\n")
+        os.write(status_w, line)
     except OSError:
         pass
     os.close(status_w)
@@ -1094,14 +1153,34 @@ def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: i
         except OSError as exc:
             os.write(1, f"cannot execute {argv[0]}: {exc}\n".encode())
             os._exit(127)
+    code = req["code"]
+    if type(code) is bytes:  # compiled by the tester (see _candidate_code)
+        code = marshal.loads(code)
     if mode == "main":
-        _run_main(req["code"])
+        _run_main(code)
     if mode == "rpc":
-        _rpc_server(req["code"], rpc_fd)
+        _rpc_server(code, rpc_fd)
     os._exit(0)
 
 
-def _run_main(code: str) -> None:
+_CodeType = type(_no_default.__code__)
+
+
+def _candidate_code(job: dict[str, Any], filename: str) -> bytes | None:
+    """The candidate's Python source compiled here in the tester, as ``marshal`` data for its
+    run (None when it does not compile: the run then compiles it and fails exactly as Python
+    would). Compiling runs none of the candidate's code; doing it here, once per job, spares
+    every run the compiler's copy-on-write page faults and a stdio job the compile per case."""
+    if "_compiled" not in job:
+        try:
+            job["_compiled"] = marshal.dumps(compile(job["code"], filename, "exec", dont_inherit=True))
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            job["_compiled"] = None
+    compiled: bytes | None = job["_compiled"]
+    return compiled
+
+
+def _run_main(code: Any) -> None:
     """Run a Python program as ``python main.py`` would, with stdout flushed at the end."""
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", closefd=False)
@@ -1111,7 +1190,7 @@ def _run_main(code: str) -> None:
     g = {"__name__": "__main__", "__builtins__": builtins, "__file__": "main.py"}
     status = 0
     try:
-        exec(compile(code, "main.py", "exec"), g)
+        exec(code if type(code) is _CodeType else compile(code, "main.py", "exec", dont_inherit=True), g)
     except SystemExit as exc:
         c = exc.code
         status = c if isinstance(c, int) else (0 if c is None else 1)
@@ -1130,7 +1209,7 @@ def _run_main(code: str) -> None:
     os._exit(status & 0xFF)
 
 
-def _rpc_server(code: str, fd: int) -> None:
+def _rpc_server(code: Any, fd: int) -> None:
     """Load the candidate module, then answer T's requests: calls, attribute reads, iteration.
     Results go back as plain data or as handles; T never sees a candidate object."""
     objects: dict[int, Any] = {}
@@ -1143,7 +1222,7 @@ def _rpc_server(code: str, fd: int) -> None:
     sys.path[:0] = ["/box"]
     g: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins}
     try:
-        exec(compile(code, "solution.py", "exec"), g)
+        exec(code if type(code) is _CodeType else compile(code, "solution.py", "exec", dont_inherit=True), g)
     except BaseException as exc:  # noqa: BLE001 - SystemExit included: loading must finish
         send_frame(fd, {"load_error": _exc_info(exc)})
         os._exit(0)
@@ -1166,7 +1245,7 @@ def _rpc_server(code: str, fd: int) -> None:
     chan = Channel(fd)
     while True:
         try:
-            req = chan.recv()
+            req = chan.recv_trusted()
         except (FrameError, OSError):
             os._exit(0)
         try:
@@ -1221,6 +1300,19 @@ def _exc_info(exc: BaseException) -> list[str]:
 # T: the tester.
 
 
+def _parse_status(line: bytes) -> dict[str, Any]:
+    """The zygote's status line for a run that ended (see _supervise)."""
+    _, ex, sig, killed, cpu, rss, flt = line.split()
+    return {
+        "exit": None if ex == b"-1" else int(ex),
+        "signal": int(sig) or None,
+        "killed": "" if killed == b"-" else killed.decode(),
+        "cpu_s": float(cpu),
+        "maxrss_kb": int(rss),
+        "minflt": int(flt),
+    }
+
+
 class Spawned:
     """T's view of one candidate run: status pipe, kill switch, output pipe or RPC socket."""
 
@@ -1233,7 +1325,7 @@ class Spawned:
         self._status: dict[str, Any] | None = None
         self._closed = False
         with _Critical():  # registered in `live` before a deferred job alarm can fire
-            send_frame(sock.fileno(), req)
+            send_trusted(sock.fileno(), req)
             msg, fds, _, _ = socket.recv_fds(sock, 1, 4)
             if msg != b"k" or len(fds) < 3:
                 for f in fds:
@@ -1261,6 +1353,9 @@ class Spawned:
                 buf += chunk
             st: dict[str, Any] = {}
             for line in buf.splitlines():
+                if line.startswith(b"S "):
+                    st.update(_parse_status(line))
+                    continue
                 try:
                     st.update(json.loads(line))
                 except ValueError:
@@ -1383,7 +1478,8 @@ def _run_stdio(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             send({"case": i, "skipped": "job time limit reached"})
             continue
         wall = min(float(job["limits"]["wall_s"]), left)
-        req = {"mode": mode, "argv": argv, "code": job["code"], "files": files, "limits": _limits(job, wall)}
+        code = _candidate_code(job, "main.py") if mode == "main" else None
+        req = {"mode": mode, "argv": argv, "code": code or job["code"], "files": files, "limits": _limits(job, wall)}
         req["stdin"] = case.get("input", "")
         run = Spawned(req)
         out, truncated = _read_output(run, int(job["limits"]["output_bytes"]))
@@ -1476,7 +1572,11 @@ class RPC:
         self.load_error: str | None = None
 
     def start(self, wall: float) -> None:
-        req = {"mode": "rpc", "code": self.job["code"], "limits": _limits(self.job, wall)}
+        req = {
+            "mode": "rpc",
+            "code": _candidate_code(self.job, "solution.py") or self.job["code"],
+            "limits": _limits(self.job, wall),
+        }
         self.run = Spawned(req)
         self.deadline = time.monotonic() + wall
         try:
@@ -1543,7 +1643,7 @@ class RPC:
         if self.run is None:
             raise CandidateGone("candidate process is not running")
         try:
-            send_frame(self.run.io_fd, msg)
+            send_trusted(self.run.io_fd, msg)
             ans = self.run.chan.recv(self.deadline, int(self.job["limits"]["output_bytes"]))
         except (FrameError, OSError, TimeoutError) as exc:
             why = self._why(exc, "during a call")
@@ -1627,16 +1727,21 @@ def _test_groups(src: str) -> list[tuple[bool, Any]]:
         if _TOP_ASSERT.search(src) is None:
             # No statement can be a top-level assert: one case, compiled from the text
             # (parsing it into Python AST objects first would double the cost).
-            groups = [(True, compile(src, "tests.py", "exec"))]
+            groups = [(True, compile(src, "tests.py", "exec", dont_inherit=True))]
         else:
             import ast
 
             body = ast.parse(src, "tests.py").body
             if not any(isinstance(s, ast.Assert) for s in body):
-                groups = [(True, compile(ast.Module(body=body, type_ignores=[]), "tests.py", "exec"))]
+                groups = [
+                    (True, compile(ast.Module(body=body, type_ignores=[]), "tests.py", "exec", dont_inherit=True))
+                ]
             else:
                 groups = [
-                    (isinstance(s, ast.Assert), compile(ast.Module(body=[s], type_ignores=[]), "tests.py", "exec"))
+                    (
+                        isinstance(s, ast.Assert),
+                        compile(ast.Module(body=[s], type_ignores=[]), "tests.py", "exec", dont_inherit=True),
+                    )
                     for s in body
                 ]
         if len(_TESTS) >= _TESTS_MAX:

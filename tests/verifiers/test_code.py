@@ -154,6 +154,26 @@ def test_correct_partial_wrong_and_no_answer(pool: LocalSandbox) -> None:
     assert outcome == Outcome.WRONG and "SyntaxError" in detail
 
 
+def test_candidate_code_runs_as_python_runs_it(pool: LocalSandbox) -> None:
+    # The sandbox's own modules use `from __future__ import annotations`; none of that may leak
+    # into the candidate's (or the tests') compilation: an annotation naming something
+    # undefined is a NameError in plain Python, so the program must fail here too.
+    undefined = py("def add(a: Undefined, b) -> int:\n    return a + b")
+    _, outcome, detail = run(make(pool), undefined, ADD_TESTS)
+    assert outcome == Outcome.WRONG and "NameError" in detail
+    stdio = {"kind": "stdio", "cases": [{"input": "", "output": "<class 'int'>"}]}
+    assert run(make(pool), py("def f(x: int): pass\nprint(f.__annotations__['x'])"), stdio)[1] == Outcome.CORRECT
+    assert run(make(pool), py("x: Undefined = 1\nprint(x)"), {**stdio, "cases": [{"input": "", "output": "1"}]})[1] == (
+        Outcome.WRONG
+    )
+    test_sees_classes = {"kind": "assert", "code": "def g(y: int): pass\nassert g.__annotations__['y'] is int"}
+    assert run(make(pool), py("def f(x): return x"), test_sees_classes)[1] == Outcome.CORRECT
+    # A syntax error in a stdio program fails every case the way `python main.py` does.
+    two = {"kind": "stdio", "cases": [{"input": "", "output": "1"}, {"input": "", "output": "1"}]}
+    _, outcome, detail = run(make(pool), py("print(1"), two)
+    assert outcome == Outcome.WRONG and "0/2" in detail and "exit status 1" in detail
+
+
 def test_all_or_nothing_and_early_stop(pool: LocalSandbox) -> None:
     half = py("def add(a, b):\n    return a * b if a else b")
     assert run(make(pool, scoring="all"), half, ADD_TESTS)[:2] == (0.0, Outcome.WRONG)
