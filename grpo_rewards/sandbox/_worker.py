@@ -90,13 +90,20 @@ _C_ENCODER: Any = (
 _DECODER = json.JSONDecoder()
 
 
-def send_frame(fd: int, obj: Any) -> None:
+def _frame(obj: Any) -> bytes:
     data = ("".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)).encode()
-    payload = struct.pack(">I", len(data)) + data
+    return struct.pack(">I", len(data)) + data
+
+
+def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def send_frame(fd: int, obj: Any) -> None:
+    _write_all(fd, _frame(obj))
 
 
 def send_trusted(fd: int, obj: Any) -> None:
@@ -105,11 +112,7 @@ def send_trusted(fd: int, obj: Any) -> None:
     written page is a copy-on-write fault) that matters. Never for anything a candidate's
     process sends: ``marshal`` is not safe on hostile input, so those frames are JSON."""
     data = marshal.dumps(obj)
-    payload = struct.pack(">I", len(data)) + data
-    view = memoryview(payload)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+    _write_all(fd, struct.pack(">I", len(data)) + data)
 
 
 def recv_frame(fd: int, deadline: float | None = None, limit: int = MAX_FRAME) -> Any:
@@ -772,13 +775,26 @@ class _Critical:
 
 def _ack() -> bool:
     """Early stop: the host's word on whether to go on (it compares outputs, not us)."""
+    _flush_host()
     with _Critical():
         return bool(W.host.recv().get("go"))
 
 
+_OUT: list[bytes] = []
+
+
 def _send_host(obj: Any) -> None:
-    with _Critical():
-        send_frame(1, obj)
+    """Queue a frame for the host; :func:`_flush_host` writes the queue in one go when the host
+    has to answer (early stop) or the job ends, so a job usually costs the host one wake-up."""
+    _OUT.append(_frame(obj))
+
+
+def _flush_host() -> None:
+    if _OUT:
+        data = b"".join(_OUT)
+        _OUT.clear()
+        with _Critical():
+            _write_all(1, data)
 
 
 def _set_name(name: bytes) -> None:
@@ -827,7 +843,11 @@ def _serve_jobs() -> None:
         for run in list(Spawned.live):
             run.close()
         _reap()
-        send_frame(1, {"end": True, "timed_out": timed_out})
+        # The alarm is off: the queued frames and the end go out without a critical section.
+        _OUT.append(_frame({"end": True, "timed_out": timed_out}))
+        data = b"".join(_OUT)
+        _OUT.clear()
+        _write_all(1, data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1757,8 +1777,11 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
     try:
         groups = _test_groups(job["test_code"])
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        where = f"line {exc.lineno}: {exc.msg}" if isinstance(exc, SyntaxError) else f"{type(exc).__name__}: {exc}"
-        send({"bad_tests": f"assert test code does not compile: {where}"})
+        if isinstance(exc, SyntaxError):
+            why = f"does not parse: line {exc.lineno}: {exc.msg}"
+        else:
+            why = f"does not compile: {type(exc).__name__}: {exc}"
+        send({"bad_tests": f"assert test code {why}"})
         return
     rpc = RPC(job)
     ns: dict[str, Any] = {}

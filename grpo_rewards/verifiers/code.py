@@ -79,11 +79,14 @@ def _python_syntax_error(code: str) -> str | None:
 
 
 class TestSpec:
-    """A validated ``tests`` value. Raises ``ValueError`` naming the problem when malformed."""
+    """A validated ``tests`` value. Raises ``ValueError`` naming the problem when malformed.
+
+    ``check_syntax=False`` skips parsing Python ``assert`` code (the sandbox's tester
+    compiles it and reports code that does not compile)."""
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, raw: Any, language: str) -> None:
+    def __init__(self, raw: Any, language: str, check_syntax: bool = True) -> None:
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw)
@@ -109,7 +112,7 @@ class TestSpec:
             code = raw.get("code")
             if not isinstance(code, str) or not code.strip():
                 raise ValueError("assert tests need a non-empty 'code' string")
-            if language == "python":
+            if language == "python" and check_syntax:
                 why = _python_syntax_error(code)
                 if why is not None:
                     raise ValueError(f"assert test code does not parse: {why}")
@@ -307,7 +310,9 @@ class CodeVerifier(Verifier):
 
     def _prepare(self, sample: Sample) -> tuple[Job, TestSpec] | Score:
         try:
-            spec = TestSpec(sample.column(self.column), self.language)
+            # The sandbox's tester compiles the test code anyway and reports code that does not
+            # compile as the row's fault (bad_reference), so it is not parsed here as well.
+            spec = TestSpec(sample.column(self.column), self.language, check_syntax=False)
         except ValueError as exc:
             return Score.bad_reference(f"column {self.column!r}: {exc}")
         code = extract_code(sample.completion, self.language, self.extract, self.allow_unlabeled)

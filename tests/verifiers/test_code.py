@@ -100,7 +100,7 @@ def test_test_code_that_parses_but_does_not_compile_is_bad_reference(pool: Local
     assert parse_tests(raw).code == code
     value, outcome, detail = run(make(pool), py("def f(x): return x"), raw)
     assert outcome == Outcome.BAD_REFERENCE and value is None
-    assert "does not compile" in detail and "line" in detail
+    assert "does not parse" in detail and "line" in detail
 
 
 def test_top_level_asserts_are_cases_and_indented_ones_are_not(pool: LocalSandbox) -> None:
