@@ -1043,10 +1043,7 @@ def _spawn(sock: socket.socket, req: dict[str, Any], plan: Any, pidns_fd: int) -
         raise
     if pid == 0:
         code = 120
-        try:
-            for f in (sock.fileno(), status_r, ctrl_w, ctrl_r, io_t, pidns_fd):
-                if f >= 0:
-                    os.close(f)
+        try:  # the zygote's other descriptors are closed in _candidate (closerange)
             _candidate(req, plan, box, status_w, -1 if rpc else io_u, io_u if rpc else -1)
         except BaseException as exc:  # noqa: BLE001 - reported through the status pipe
             try:
@@ -1133,10 +1130,14 @@ def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: i
     limits and filters first; then the candidate runs, holding no descriptor but its own."""
     # Every page this process writes is copied from the zygote (about 10 us each on a VM):
     # the setup below is kept to what cannot be done once in the zygote.
-    # Move our pipes above the standard descriptors before rearranging those.
-    status_w = fcntl.fcntl(status_w, fcntl.F_DUPFD, 10)
-    out_w = fcntl.fcntl(out_w, fcntl.F_DUPFD, 10) if out_w >= 0 else -1
-    rpc_fd = fcntl.fcntl(rpc_fd, fcntl.F_DUPFD, 10) if rpc_fd >= 0 else -1
+    # Our pipes must not be 0-3, which are rearranged below (in practice they never are: the
+    # zygote's own 0-2 are taken and its channel to the tester came first).
+    if 0 <= status_w <= 3:
+        status_w = fcntl.fcntl(status_w, fcntl.F_DUPFD, 10)
+    if 0 <= out_w <= 3:
+        out_w = fcntl.fcntl(out_w, fcntl.F_DUPFD, 10)
+    if 0 <= rpc_fd <= 3:
+        rpc_fd = fcntl.fcntl(rpc_fd, fcntl.F_DUPFD, 10)
     os.setsid()  # own session and process group: kill(0, ...) reaches only this run
     for name, text in (req.get("files") or {}).items():
         with open(os.path.join(box, name), "w") as f:
@@ -1157,7 +1158,7 @@ def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: i
         os.dup2(rpc_fd, 3)
         rpc_fd = 3
     keep = 4 if rpc_fd == 3 else 3
-    os.closerange(keep, status_w)
+    os.closerange(keep, status_w)  # everything else the zygote held: its channel, other pipes
     os.closerange(status_w + 1, 1 << 16)
     os.chdir(box)
     for which, pair in plan:  # see rlimit_plan

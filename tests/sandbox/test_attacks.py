@@ -304,6 +304,8 @@ def test_private_tmp_is_fresh_for_every_run(sandbox: LocalSandbox) -> None:
         "    seen = sorted(os.listdir('/tmp')) + sorted(os.listdir('.'))\n"
         "    open('/tmp/' + token, 'w').write('x')\n"
         "    open(token, 'w').write('x')\n"
+        "    os.mkdir('/tmp/d'); open('/tmp/d/f', 'w').write('x'); os.chmod('/tmp/d', 0)\n"
+        "    os.chmod('.', 0o500); os.chmod('/tmp', 0o500)  # its own dirs: it may, the next run must not care\n"
         "    return [seen, os.getcwd()]\n"
     )
     first = _call(sandbox, code, TOKEN)
@@ -395,6 +397,7 @@ def test_kernel_layers_hold_inside(sandbox: LocalSandbox) -> None:
         "    return {'unshare': libc.unshare(0x10000000), 'mount': libc.mount(b'none', b'/tmp', b'tmpfs', 0, None),\n"
         "            'caps': caps, 'seccomp': seccomp, 'uid': os.getuid(), 'pid': os.getpid(),\n"
         "            'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
+        "            'fds': sorted(int(f) for f in os.listdir('/proc/self/fd')),\n"
         "            'others': [open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit() and int(p) != int(os.readlink('/proc/self'))],\n"
         "            'hostname': os.uname().nodename}\n"
     )
@@ -406,3 +409,6 @@ def test_kernel_layers_hold_inside(sandbox: LocalSandbox) -> None:
     assert out["caps"] == ["0000000000000000"] and out["seccomp"] == ["2"]
     # PID 1 of its own namespace; /proc shows it alone (the tester and zygote are hidden).
     assert out["pid"] == 1 and len(out["pids"]) == 1 and out["others"] == [] and out["hostname"] == "sandbox"
+    # Nothing of the zygote's is left open: stdin/stdout/stderr, the tester's channel (3) and
+    # the descriptor os.listdir opened to list them.
+    assert out["fds"] == [0, 1, 2, 3, 4]
