@@ -416,10 +416,21 @@ _SYS_CLONE, _SYS_CLONE3, _SYS_SOCKET = 56, 435, 41
 _AUDIT_ARCH_X86_64 = 0xC000003E
 
 
+# The zygote itself runs under the filter (its runs inherit it, so no run pays for attaching
+# one), and it needs three of the denied calls in exactly one form each: unshare() and setns()
+# of a PID namespace (one per run) and a remount of the scratch tmpfs (when a job's disk limit
+# changes). Those forms stay allowed; a run cannot use them anyway, for they need
+# CAP_SYS_ADMIN, which a run has nowhere: its capabilities are gone and it cannot make a user
+# namespace to get new ones (every other unshare(), and clone() with namespace flags, is
+# refused).
+_SYS_UNSHARE, _SYS_SETNS, _SYS_MOUNT = 272, 308, 165
+_SCRATCH_REMOUNT = MS_REMOUNT | MS_NOSUID | MS_NODEV
+
+
 def seccomp_program() -> list[tuple[int, int, int, int]]:
-    """The BPF filter: kill other architectures, EPERM for the deny list and for clone() with
-    namespace flags, ENOSYS for clone3 (so libc falls back to clone), EACCES for sockets other
-    than AF_UNIX, allow the rest."""
+    """The BPF filter: kill other architectures, EPERM for the deny list (with the zygote's three
+    exceptions above) and for clone() with namespace flags, ENOSYS for clone3 (so libc falls
+    back to clone), EACCES for sockets other than AF_UNIX, allow the rest."""
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill = 0x7FFF0000, 0x80000000
     eperm, enosys, eacces = 0x00050000 | 1, 0x00050000 | 38, 0x00050000 | 13
@@ -429,17 +440,39 @@ def seccomp_program() -> list[tuple[int, int, int, int]]:
         (ret, 0, 0, kill),
         (ld, 0, 0, 0),
         (jge, "EPERM", 0, 0x40000000),
+        (jeq, "UNSHARE", 0, _SYS_UNSHARE),
+        (jeq, "SETNS", 0, _SYS_SETNS),
+        (jeq, "MOUNT", 0, _SYS_MOUNT),
     ]
     for nr in sorted(_DENY.values()):
-        prog.append((jeq, "EPERM", 0, nr))
+        if nr not in (_SYS_UNSHARE, _SYS_SETNS, _SYS_MOUNT):
+            prog.append((jeq, "EPERM", 0, nr))
+    # seccomp_data: nr at 0, arch at 4, instruction pointer at 8, args[i] at 16 + 8 * i (the low
+    # 32 bits first on x86-64, then the high 32 bits).
     prog += [
         (jeq, "CLONE", 0, _SYS_CLONE),
         (jeq, "ENOSYS", 0, _SYS_CLONE3),
         (jeq, "SOCKET", 0, _SYS_SOCKET),
         (ret, 0, 0, allow),
+        ("UNSHARE",),
+        (ld, 0, 0, 20),
+        (jeq, 0, "EPERM", 0),
+        (ld, 0, 0, 16),
+        (jeq, "ALLOW", "EPERM", CLONE_NEWPID),
+        ("SETNS",),
+        (ld, 0, 0, 28),
+        (jeq, 0, "EPERM", 0),
+        (ld, 0, 0, 24),
+        (jeq, "ALLOW", "EPERM", CLONE_NEWPID),
+        ("MOUNT",),
+        (ld, 0, 0, 44),
+        (jeq, 0, "EPERM", 0),
+        (ld, 0, 0, 40),
+        (jeq, "ALLOW", "EPERM", _SCRATCH_REMOUNT),
         ("CLONE",),
         (ld, 0, 0, 16),
         (jset, "EPERM", 0, NS_FLAGS),
+        ("ALLOW",),
         (ret, 0, 0, allow),
         ("SOCKET",),
         (ld, 0, 0, 16),
@@ -875,22 +908,24 @@ def _candidate_zygote(sock: socket.socket) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module this interpreter lacks is simply not preloaded
             pass
+    scratch_mb = 0
+    if W.mountns:  # mounted before the filter goes on, which only lets a remount through
+        scratch_mb = 64
+        _mount_scratch(scratch_mb, remount=False)
     if W.seccomp_ok or W.caps_ok:
-        seccomp_program()
         if W.caps_ok:
             lock_capabilities()  # the zygote keeps what it holds; runs inherit the locks
-        if W.seccomp_ok and not _FILTER:
-            prog = seccomp_program()
-            buf = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
-            filt = ctypes.create_string_buffer(buf, len(buf))
-            _FILTER.extend([filt, _Fprog(len(prog), ctypes.addressof(filt))])
         # no_new_privs is inherited across fork(): set once here, not by each run.
         prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if W.seccomp_ok:
+            # Once, here: every run inherits the filter (attaching one costs each run a BPF
+            # compile and a few hundred microseconds). See seccomp_program for the zygote's
+            # own exceptions.
+            install_seccomp()
         W.run_calls = _run_calls()
     gc.collect()
     libc().malloc_trim(0)  # give freed heap back: every page left here is copied per run
     gc.freeze()  # the collector leaves inherited objects alone: fewer copy-on-write faults per run
-    scratch_mb = 0
     last_job = None
     build = "/build" if W.mountns else os.path.join(W.box_parent, "build")
     if W.mountns and not os.listdir(build):
@@ -926,23 +961,15 @@ def _candidate_zygote(sock: socket.socket) -> None:
 
 
 def _run_calls() -> list[tuple[Any, tuple[Any, ...], str]]:
-    """The kernel calls each run makes to lose its capabilities and install the seccomp filter,
-    with their ctypes arguments built once, here in the zygote: building them in every run would
-    write to (and so copy) pages the runs otherwise share. The zygote has already locked the
-    capability bounding set and set ``no_new_privs``, which every run inherits."""
+    """The kernel calls each run makes itself: losing its capabilities (the zygote keeps its
+    own), with the ctypes arguments built once, here in the zygote: building them in every run
+    would write to (and so copy) pages the runs otherwise share. The zygote has already locked
+    the capability bounding set, set ``no_new_privs`` and installed the seccomp filter, all of
+    which every run inherits."""
     c = libc()
     calls: list[tuple[Any, tuple[Any, ...], str]] = []
     if W.caps_ok:
         calls.append((c.syscall, (ctypes.c_long(126), ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA)), "capset"))
-    if W.seccomp_ok:
-        args = (
-            ctypes.c_int(PR_SET_SECCOMP),
-            ctypes.c_ulong(2),
-            ctypes.byref(_FILTER[1]),
-            ctypes.c_ulong(0),
-            ctypes.c_ulong(0),
-        )
-        calls.append((c.prctl, args, "seccomp"))
     return calls
 
 
