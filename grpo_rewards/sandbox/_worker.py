@@ -1214,16 +1214,21 @@ def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: i
 _CodeType = type(_no_default.__code__)
 
 
+_COMPILE_HERE_MAX = 256 << 10  # characters of candidate source the tester compiles itself
+
+
 def _candidate_code(job: dict[str, Any], filename: str) -> bytes | None:
     """The candidate's Python source compiled here in the tester, as ``marshal`` data for its
     run (None when it does not compile: the run then compiles it and fails exactly as Python
     would). Compiling runs none of the candidate's code; doing it here, once per job, spares
     every run the compiler's copy-on-write page faults and a stdio job the compile per case."""
     if "_compiled" not in job:
-        try:
-            job["_compiled"] = marshal.dumps(compile(job["code"], filename, "exec", dont_inherit=True))
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-            job["_compiled"] = None
+        job["_compiled"] = None
+        if len(job["code"]) <= _COMPILE_HERE_MAX:  # a giant program compiles in its run, limited
+            try:
+                job["_compiled"] = marshal.dumps(compile(job["code"], filename, "exec", dont_inherit=True))
+            except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+                pass
     compiled: bytes | None = job["_compiled"]
     return compiled
 

@@ -174,6 +174,14 @@ def test_candidate_code_runs_as_python_runs_it(pool: LocalSandbox) -> None:
     assert outcome == Outcome.WRONG and "0/2" in detail and "exit status 1" in detail
 
 
+def test_a_program_too_big_for_the_tester_to_compile_still_runs(pool: LocalSandbox) -> None:
+    # Above 256 KiB of source the tester leaves compiling to the run (and its limits).
+    big = "# " + "x" * (300 << 10) + "\ndef add(a, b):\n    return a + b\n"
+    assert run(make(pool), py(big), ADD_TESTS)[:2] == (1.0, Outcome.CORRECT)
+    _, outcome, detail = run(make(pool), py(big + "def broken(:\n"), ADD_TESTS)
+    assert outcome == Outcome.WRONG and "SyntaxError" in detail
+
+
 def test_all_or_nothing_and_early_stop(pool: LocalSandbox) -> None:
     half = py("def add(a, b):\n    return a * b if a else b")
     assert run(make(pool, scoring="all"), half, ADD_TESTS)[:2] == (0.0, Outcome.WRONG)
