@@ -434,6 +434,13 @@ def seccomp_program() -> list[tuple[int, int, int, int]]:
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill = 0x7FFF0000, 0x80000000
     eperm, enosys, eacces = 0x00050000 | 1, 0x00050000 | 38, 0x00050000 | 13
+
+    def only_if(label: str, arg: int, value: int) -> list[Any]:
+        """At ``label``: allow when argument ``arg`` is exactly ``value`` (both 32-bit halves),
+        EPERM otherwise."""
+        lo = 16 + 8 * arg
+        return [(label,), (ld, 0, 0, lo + 4), (jeq, 0, "EPERM", 0), (ld, 0, 0, lo), (jeq, "ALLOW", "EPERM", value)]
+
     prog: list[Any] = [
         (ld, 0, 0, 4),
         (jeq, 1, 0, _AUDIT_ARCH_X86_64),
@@ -454,21 +461,9 @@ def seccomp_program() -> list[tuple[int, int, int, int]]:
         (jeq, "ENOSYS", 0, _SYS_CLONE3),
         (jeq, "SOCKET", 0, _SYS_SOCKET),
         (ret, 0, 0, allow),
-        ("UNSHARE",),
-        (ld, 0, 0, 20),
-        (jeq, 0, "EPERM", 0),
-        (ld, 0, 0, 16),
-        (jeq, "ALLOW", "EPERM", CLONE_NEWPID),
-        ("SETNS",),
-        (ld, 0, 0, 28),
-        (jeq, 0, "EPERM", 0),
-        (ld, 0, 0, 24),
-        (jeq, "ALLOW", "EPERM", CLONE_NEWPID),
-        ("MOUNT",),
-        (ld, 0, 0, 44),
-        (jeq, 0, "EPERM", 0),
-        (ld, 0, 0, 40),
-        (jeq, "ALLOW", "EPERM", _SCRATCH_REMOUNT),
+        *only_if("UNSHARE", 0, CLONE_NEWPID),  # unshare(flags)
+        *only_if("SETNS", 1, CLONE_NEWPID),  # setns(fd, nstype)
+        *only_if("MOUNT", 3, _SCRATCH_REMOUNT),  # mount(source, target, fstype, flags, data)
         ("CLONE",),
         (ld, 0, 0, 16),
         (jset, "EPERM", 0, NS_FLAGS),
