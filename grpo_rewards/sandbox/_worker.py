@@ -1761,15 +1761,16 @@ def _run_call(job: dict[str, Any], send: Any, job_deadline: float) -> None:
 
 
 _TESTS: dict[str, list[tuple[bool, Any]]] = {}
-_TESTS_MAX = 256
+_TESTS_MAX = 256  # test texts kept compiled, each at most _TESTS_MAX_CHARS long
+_TESTS_MAX_CHARS = 1 << 16
 
 
 def _test_groups(src: str) -> list[tuple[bool, Any]]:
     """Test code as (is_case, code object) pairs: each top-level ``assert`` is a case, every
     other statement setup; with no top-level assert (HumanEval's ``check(candidate)``) the
     whole text is one case. Compiled once per test text and kept (the newest
-    :data:`_TESTS_MAX`): in GRPO every completion of a prompt is tested by the same code, and
-    a code object is never changed by running it."""
+    :data:`_TESTS_MAX`, up to 64 KiB of text each): in GRPO every completion of a prompt is
+    tested by the same code, and a code object is never changed by running it."""
     groups = _TESTS.pop(src, None)  # popped and re-inserted: dict order is recency
     if groups is None:
         if _TOP_ASSERT.search(src) is None:
@@ -1792,6 +1793,8 @@ def _test_groups(src: str) -> list[tuple[bool, Any]]:
                     )
                     for s in body
                 ]
+        if len(src) > _TESTS_MAX_CHARS:
+            return groups
         if len(_TESTS) >= _TESTS_MAX:
             del _TESTS[next(iter(_TESTS))]
     _TESTS[src] = groups

@@ -65,10 +65,13 @@ def extract_code(text: str, language: str, mode: str = "last", allow_unlabeled: 
     return chosen[-1]
 
 
-@functools.lru_cache(maxsize=1024)
 def _python_syntax_error(code: str) -> str | None:
-    """Why ``code`` does not parse, or None. Cached: in GRPO every completion of a prompt
-    carries the same tests, so each test text is parsed once, not once per completion."""
+    """Why ``code`` does not parse, or None. Cached for test texts up to 64 KiB (in GRPO every
+    completion of a prompt carries the same tests, so each is parsed once)."""
+    return _syntax_error_cached(code) if len(code) <= 1 << 16 else _syntax_error(code)
+
+
+def _syntax_error(code: str) -> str | None:
     try:
         ast.parse(code, "tests")
     except SyntaxError as exc:
@@ -76,6 +79,9 @@ def _python_syntax_error(code: str) -> str | None:
     except (ValueError, RecursionError) as exc:  # a null byte, absurd nesting
         return str(exc) or type(exc).__name__
     return None
+
+
+_syntax_error_cached = functools.lru_cache(maxsize=512)(_syntax_error)
 
 
 class TestSpec:

@@ -114,6 +114,12 @@ def test_top_level_asserts_are_cases_and_indented_ones_are_not(pool: LocalSandbo
     continued = "y = 2; \\\n    assert f(2) == 2\nassert f(1) == 0"
     _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": continued})
     assert outcome == Outcome.PARTIAL and "1/2" in detail
+    for _ in range(2):  # the tester keeps compiled tests (not ones this big): same verdict twice
+        big = "# " + "x" * (70 << 10) + "\n" + split
+        _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": big})
+        assert outcome == Outcome.PARTIAL and "2/3" in detail
+        _, outcome, detail = run(make(pool), honest, {"kind": "assert", "code": split})
+        assert outcome == Outcome.PARTIAL and "2/3" in detail
 
 
 def test_unsupported_kind_for_a_language_is_bad_reference(pool: LocalSandbox) -> None:
