@@ -301,6 +301,10 @@ class LocalSandbox:
         a quarter (docs/benchmarks/code.md). A run's processes then share that one CPU.
     """
 
+    checks_test_syntax = True
+    """The tester compiles Python assert test code and reports code that does not compile as
+    :attr:`RunResult.bad_tests`, so the ``code`` verifier does not parse it first."""
+
     def __init__(
         self,
         *,

@@ -314,11 +314,20 @@ class CodeVerifier(Verifier):
 
     # -- scoring --------------------------------------------------------------------------
 
+    def _sandbox_checks_syntax(self) -> bool:
+        if self.language != "python":
+            return False
+        try:
+            return bool(getattr(self.sandbox, "checks_test_syntax", False))
+        except Exception:  # noqa: BLE001 - a sandbox that cannot be built fails when it is used
+            return False
+
     def _prepare(self, sample: Sample) -> tuple[Job, TestSpec] | Score:
         try:
-            # The sandbox's tester compiles the test code anyway and reports code that does not
-            # compile as the row's fault (bad_reference), so it is not parsed here as well.
-            spec = TestSpec(sample.column(self.column), self.language, check_syntax=False)
+            # A sandbox that compiles the test code itself (the local one) reports code that
+            # does not compile as the row's fault (RunResult.bad_tests), so it is not parsed
+            # here as well; for any other sandbox it is checked here.
+            spec = TestSpec(sample.column(self.column), self.language, check_syntax=not self._sandbox_checks_syntax())
         except ValueError as exc:
             return Score.bad_reference(f"column {self.column!r}: {exc}")
         code = extract_code(sample.completion, self.language, self.extract, self.allow_unlabeled)

@@ -92,6 +92,18 @@ def test_malformed_tests_are_bad_reference(pool: LocalSandbox, raw: object, mess
     assert outcome == Outcome.BAD_REFERENCE and value is None and message.split("'")[0].strip() in detail
 
 
+def test_other_sandboxes_get_test_code_that_parses() -> None:
+    # Only a sandbox that says it compiles the tests itself is trusted to report bad ones.
+    class Plain:
+        def run(self, job: object, judge: object = None) -> object:
+            raise AssertionError("a job with unparsable tests must not reach the sandbox")
+
+    v = CodeVerifier()
+    v._sandbox = Plain()
+    s = v.score(Sample(completion=py("def f(x): return x"), row={"tests": {"kind": "assert", "code": "assert (1"}}))
+    assert s.outcome == Outcome.BAD_REFERENCE and "does not parse" in s.detail
+
+
 @pytest.mark.parametrize("code", ["return 1", "def check(c):\n    nonlocal c\ncheck(f)"])
 def test_test_code_that_parses_but_does_not_compile_is_bad_reference(pool: LocalSandbox, code: str) -> None:
     # ast.parse accepts these; only the compiler (in the tester) refuses them. The row is at
