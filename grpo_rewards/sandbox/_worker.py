@@ -1073,10 +1073,17 @@ def _spawn(sock: socket.socket, req: dict[str, Any], plan: Any, pidns_fd: int) -
             except OSError:
                 pass
         os._exit(code)
-    if W.pidns:  # back to our own namespace for children, or the next unshare() is refused
-        _check(W.setns(pidns_fd, CLONE_NEWPID), "setns")
     os.close(io_u)
-    sock.sendmsg(_K, [(*_SCM, struct.pack("3i", status_r, ctrl_w, io_t))])
+    try:
+        if W.pidns:  # back to our own namespace for children, or the next unshare() is refused
+            _check(W.setns(pidns_fd, CLONE_NEWPID), "setns")
+        sock.sendmsg(_K, [(*_SCM, struct.pack("3i", status_r, ctrl_w, io_t))])
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # never leave a run that nobody watches
+        os.waitpid(pid, 0)
+        for f in (status_r, status_w, ctrl_r, ctrl_w, io_t):
+            os.close(f)
+        raise
     os.close(status_r)
     os.close(ctrl_w)
     os.close(io_t)
