@@ -332,6 +332,9 @@ class CodeVerifier(Verifier):
             return Score.bad_reference(f"column {self.column!r}: {exc}")
         code = extract_code(sample.completion, self.language, self.extract, self.allow_unlabeled)
         if code is None:
+            why = _python_syntax_error(spec.code) if spec.kind == "assert" and self.language == "python" else None
+            if why is not None:  # a broken row stays bad_reference, with or without a program
+                return Score.bad_reference(f"column {self.column!r}: assert test code does not parse: {why}")
             return Score.no_answer(f"no ```{self.language} code block in the completion")
         job = Job(
             language=self.language,

@@ -90,6 +90,8 @@ def test_malformed_tests_are_bad_reference(pool: LocalSandbox, raw: object, mess
         parse_tests(raw)
     value, outcome, detail = run(make(pool), py("def f(x): return x"), raw)
     assert outcome == Outcome.BAD_REFERENCE and value is None and message.split("'")[0].strip() in detail
+    # ... with or without a program in the completion
+    assert run(make(pool), "no code here", raw)[1] == Outcome.BAD_REFERENCE
 
 
 def test_other_sandboxes_get_test_code_that_parses() -> None:
