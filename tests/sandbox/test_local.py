@@ -85,6 +85,17 @@ def test_seccomp_program_is_well_formed() -> None:
             assert i + 1 + jt < len(prog) and i + 1 + jf < len(prog)
 
 
+def test_cpu_and_page_fault_counters_count_the_runs(sandbox: LocalSandbox) -> None:
+    # What benchmarks/code_throughput.py reports: every run reaped by the pool is counted.
+    job = Job("python", "stdio", "x = [0] * 3_000_000\nprint(len(x))", inputs=["", ""], limits=FAST)
+    cpu, faults = sandbox.cpu_seconds(), sandbox.page_faults()
+    res = sandbox.run(job)
+    assert [c.stdout for c in res.cases] == ["3000000\n"] * 2
+    # Two runs that each touched a 24 MB list: at least 2 x 5,000 pages between them.
+    assert sandbox.page_faults() - faults >= 10_000
+    assert sandbox.cpu_seconds() >= cpu
+
+
 def test_stdio_program_gets_its_input_and_exit_status(sandbox: LocalSandbox) -> None:
     res = sandbox.run(
         Job("python", "stdio", "import sys\nprint(input()[::-1])\nsys.exit(3)", inputs=["abc", "xy"], limits=FAST)
