@@ -92,7 +92,7 @@ _DECODER = json.JSONDecoder()
 
 def _frame(obj: Any) -> bytes:
     data = ("".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)).encode()
-    return struct.pack(">I", len(data)) + data
+    return _HEADER.pack(len(data)) + data
 
 
 def _write_all(fd: int, payload: bytes) -> None:
@@ -112,7 +112,7 @@ def send_trusted(fd: int, obj: Any) -> None:
     written page is a copy-on-write fault) that matters. Never for anything a candidate's
     process sends: ``marshal`` is not safe on hostile input, so those frames are JSON."""
     data = marshal.dumps(obj)
-    _write_all(fd, struct.pack(">I", len(data)) + data)
+    _write_all(fd, _HEADER.pack(len(data)) + data)
 
 
 def recv_frame(fd: int, deadline: float | None = None, limit: int = MAX_FRAME) -> Any:
@@ -817,11 +817,16 @@ def _send_host(obj: Any) -> None:
     _OUT.append(_frame(obj))
 
 
-def _flush_host() -> None:
+def _flush_host(critical: bool = True) -> None:
+    """Write the queued frames; ``critical=False`` once the job's alarm is off (a deferred
+    alarm must not fire after the job)."""
     if _OUT:
         data = b"".join(_OUT)
         _OUT.clear()
-        with _Critical():
+        if critical:
+            with _Critical():
+                _write_all(1, data)
+        else:
             _write_all(1, data)
 
 
@@ -871,11 +876,8 @@ def _serve_jobs() -> None:
         for run in list(Spawned.live):
             run.close()
         _reap()
-        # The alarm is off: the queued frames and the end go out without a critical section.
-        _OUT.append(_frame({"end": True, "timed_out": timed_out}))
-        data = b"".join(_OUT)
-        _OUT.clear()
-        _write_all(1, data)
+        _send_host({"end": True, "timed_out": timed_out})
+        _flush_host(critical=False)  # the alarm is off
 
 
 # --------------------------------------------------------------------------------------------
