@@ -16,6 +16,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from grpo_rewards.answers import Answer, extract_answer, strip_think, tag_blocks
 from grpo_rewards.composition import ComponentSpec, Gate, RewardSpec, parse_reward_spec
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import (
@@ -30,7 +31,6 @@ from grpo_rewards.errors import (
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.plugins import get_registry
 from grpo_rewards.rewardset import BatchResult, RewardSet, completion_text, load_rewards
-from grpo_rewards.verifiers._answer import Answer, extract_answer, strip_think, tag_blocks
 
 __all__ = [
     "__version__",

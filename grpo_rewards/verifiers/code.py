@@ -19,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Opaque
-from grpo_rewards.verifiers._answer import strip_think
 
 __all__ = ["CodeVerifier", "extract_code", "parse_tests", "TestSpec"]
 

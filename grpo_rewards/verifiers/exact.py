@@ -6,9 +6,9 @@ import string
 import unicodedata
 from typing import Any
 
+from grpo_rewards.answers import EXTRACT_MODES, extract_answer
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.hookspecs import hookimpl
-from grpo_rewards.verifiers._answer import EXTRACT_MODES, extract_answer
 
 __all__ = ["ExactMatch"]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import regex
 
+from grpo_rewards.answers import fenced_blocks, strip_think, tag_blocks
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.hookspecs import hookimpl
-from grpo_rewards.verifiers._answer import fenced_blocks, strip_think, tag_blocks
 
 __all__ = ["FormatTags", "FormatThink", "FormatRegex", "FormatJSON"]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import regex
 
+from grpo_rewards.answers import extract_answer, strip_think
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.hookspecs import hookimpl
-from grpo_rewards.verifiers._answer import extract_answer, strip_think
 from grpo_rewards.verifiers._text import words
 
 __all__ = ["LanguageConsistency", "LANGUAGE_SCRIPTS"]

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from grpo_rewards.verifiers._answer import strip_think, tag_blocks
+from grpo_rewards.answers import strip_think, tag_blocks
 
 __all__ = ["EXTRACTORS", "DEFAULT_ORDER", "Extraction", "extract_answer", "extract_gold", "boxed_contents"]
 

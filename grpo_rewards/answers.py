@@ -1,4 +1,18 @@
-"""Shared answer extraction helpers for verifiers that read a final answer from a completion."""
+"""Answer extraction: how a verifier finds the final answer in a completion.
+
+Public so that plugins read answers exactly the way the built-in verifiers do (``exact``,
+``choice`` and ``language`` call :func:`extract_answer`; ``format.*``, ``code`` and ``math``
+use the helpers). :func:`extract_answer`, :class:`Answer`, :func:`strip_think` and
+:func:`tag_blocks` are re-exported at the package root.
+
+What runs here, and what it may trust: these functions run in the process that computes rewards
+(the trainer's, or ``grpo-rewards score``), called by verifiers on the model's completions. A
+completion is untrusted text written by the policy being optimized against these very rewards,
+so it is treated as adversarial: nothing in it is evaluated or executed, and every function is
+linear in the length of the text, also on thousands of unclosed tags or fences (no regular
+expression that rescans from each opening tag). Only the caller's arguments (tag name, mode,
+normalization function) are trusted. The functions are pure: no state, no I/O.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +24,10 @@ from dataclasses import dataclass
 _THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCE_OPEN = re.compile(r"[ \t]*(`{3,}|~{3,})[^`]*$")
 
+__all__ = ["EXTRACT_MODES", "Answer", "extract_answer", "fenced_blocks", "strip_think", "tag_blocks"]
+
 EXTRACT_MODES = ("auto", "tag", "full")
+"""The ``extract`` modes of :func:`extract_answer`."""
 
 
 def strip_think(text: str) -> str:
