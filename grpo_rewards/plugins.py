@@ -1,8 +1,8 @@
 """Plugin loading and the registry of verifiers, sandboxes and dataset sources.
 
-Loading is lazy and happens once per process (:func:`get_registry`). Built-in verifiers are
-plugins too: every module of :mod:`grpo_rewards.verifiers` (and :mod:`grpo_rewards.sandbox`,
-when present) is registered with the plugin manager before the entry points.
+Loading is lazy and happens once per process (:func:`get_registry`). Built-in verifiers and
+sandboxes are plugins too: the modules named in :data:`BUILTIN_PLUGINS` are registered with the
+plugin manager, in that order, before the entry points.
 
 Environment variables (read when the registry is first built):
 
@@ -23,7 +23,6 @@ import importlib.metadata as md
 import inspect
 import logging
 import os
-import pkgutil
 import re
 import threading
 import traceback
@@ -44,6 +43,7 @@ from grpo_rewards.errors import (
 )
 
 __all__ = [
+    "BUILTIN_PLUGINS",
     "ENTRY_POINT_GROUP",
     "PluginInfo",
     "PluginFailure",
@@ -58,7 +58,19 @@ __all__ = [
 log = logging.getLogger("grpo_rewards")
 
 ENTRY_POINT_GROUP = "grpo_rewards"
-BUILTIN_PACKAGES = ("grpo_rewards.verifiers", "grpo_rewards.sandbox")
+BUILTIN_PLUGINS = (
+    "grpo_rewards.verifiers.choice",
+    "grpo_rewards.verifiers.code",
+    "grpo_rewards.verifiers.exact",
+    "grpo_rewards.verifiers.format",
+    "grpo_rewards.verifiers.language",
+    "grpo_rewards.verifiers.length",
+    "grpo_rewards.verifiers.math",
+    "grpo_rewards.verifiers.repetition",
+    "grpo_rewards.sandbox.local",
+)
+"""The built-in plugins: every module of :mod:`grpo_rewards.verifiers` and
+:mod:`grpo_rewards.sandbox` that implements a hook (a test keeps this list complete)."""
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9_\-]+)*$")
 
 
@@ -199,26 +211,12 @@ def _env_list(var: str) -> list[str] | None:
     return [x.strip() for x in raw.split(",") if x.strip()]
 
 
-def _builtin_modules() -> Iterator[str]:
-    for pkg_name in BUILTIN_PACKAGES:
-        try:
-            pkg = importlib.import_module(pkg_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == pkg_name:
-                continue
-            raise
-        yield pkg_name
-        for mod in pkgutil.iter_modules(getattr(pkg, "__path__", []), prefix=pkg_name + "."):
-            if not mod.name.rsplit(".", 1)[-1].startswith("_"):
-                yield mod.name
-
-
 def _load(registry: Registry, pm: pluggy.PluginManager) -> None:
     from grpo_rewards import __version__
 
     infos: dict[str, PluginInfo] = {}
 
-    for modname in _builtin_modules():
+    for modname in BUILTIN_PLUGINS:
         info = PluginInfo(modname, "grpo-rewards", __version__, builtin=True)
         try:
             module = importlib.import_module(modname)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pluggy
 import pytest
 from core_test_plugin import Length
 
 import grpo_rewards
 from grpo_rewards import ConfigError, UnknownVerifierError, VerifierConflictError, load_rewards
-from grpo_rewards.plugins import get_registry, registered_plugin, reset_registry
+from grpo_rewards.plugins import BUILTIN_PLUGINS, get_registry, registered_plugin, reset_registry
 
 
 def make_dist(site: Path, dist: str, module: str, body: str, ep_name: str | None = None) -> None:
@@ -191,3 +194,27 @@ def test_unknown_option_suggests_near_miss(test_registry: object) -> None:
         load_rewards([{"name": "test.length", "options": {"scal": 2}}])
     with pytest.raises(ConfigError, match="invalid options for verifier 'test.length'.*positive"):
         load_rewards([{"name": "test.length", "options": {"scale": -1}}])
+
+
+def _modules_with_hookimpls(package: str) -> set[str]:
+    pm = pluggy.PluginManager("grpo_rewards")
+    pkg = importlib.import_module(package)
+    found = set()
+    for mod in pkgutil.walk_packages(pkg.__path__, prefix=package + "."):
+        module = importlib.import_module(mod.name)
+        if any(pm.parse_hookimpl_opts(module, attr) for attr in dir(module)):
+            found.add(mod.name)
+    return found
+
+
+def test_every_builtin_module_with_a_hookimpl_is_listed() -> None:
+    found = _modules_with_hookimpls("grpo_rewards.verifiers") | _modules_with_hookimpls("grpo_rewards.sandbox")
+    assert "grpo_rewards.sandbox.local" in found and "grpo_rewards.verifiers.math" in found
+    assert found == set(BUILTIN_PLUGINS)
+    assert len(BUILTIN_PLUGINS) == len(set(BUILTIN_PLUGINS))
+
+
+def test_registry_lists_exactly_the_builtin_plugins(no_installed_plugins: None) -> None:
+    reg = get_registry()
+    assert tuple(p.name for p in reg.plugins if p.builtin) == BUILTIN_PLUGINS
+    assert not reg.failures
