@@ -35,7 +35,13 @@ class VerifierConflictError(ConfigError):
 
 
 class PluginLoadError(GrpoRewardsError):
-    """A plugin failed to import or to register; raised when one of its verifiers is requested."""
+    """A plugin's verifier factory returned something that is not a :class:`~grpo_rewards.Verifier`;
+    raised when that verifier is created, naming the verifier and the plugin.
+
+    A plugin that fails to import or to register is not raised: it is recorded as a
+    :class:`grpo_rewards.plugins.PluginFailure` (``grpo-rewards list`` shows it, and
+    :class:`UnknownVerifierError` messages name it) while every other plugin keeps working.
+    """
 
 
 class MissingColumnError(GrpoRewardsError, KeyError):

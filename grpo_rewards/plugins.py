@@ -41,6 +41,7 @@ from grpo_rewards.errors import (
     UnknownVerifierError,
     VerifierConflictError,
 )
+from grpo_rewards.hookspecs import Register
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -291,22 +292,22 @@ def _call_register_hook(
         if info.name in failed:
             continue
 
-        def register(
-            factory: Callable[..., Any],
-            name: str | None = None,
-            description: str | None = None,
-            *,
-            _info: PluginInfo = info,
-        ) -> None:
-            _register(registry, kind, factory, name, description, _info)
-
         try:
-            impl.function(register=register)
+            impl.function(register=_register_callback(registry, kind, info))
         except Exception as exc:  # noqa: BLE001 - attributed and reported, others keep working
             registry.failures.append(
                 PluginFailure(info, hook_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
             )
             log.error("grpo-rewards: plugin %s failed in %s: %s", info.describe(), hook_name, exc)
+
+
+def _register_callback(registry: Registry, kind: str, info: PluginInfo) -> Register:
+    """The ``register`` a hook implementation of ``info``'s plugin receives for ``kind``."""
+
+    def register(factory: Callable[..., Any], name: str | None = None, description: str | None = None) -> None:
+        _register(registry, kind, factory, name, description, info)
+
+    return register
 
 
 def _register(

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Channel, FrameError, decode, encode, send_frame
 
@@ -530,5 +530,5 @@ def _close_all() -> None:
 
 
 @hookimpl
-def register_sandboxes(register: Any) -> None:
+def register_sandboxes(register: Register) -> None:
     register(LocalSandbox, name="local", description="Warm pool of namespaced, seccomp-filtered local workers")

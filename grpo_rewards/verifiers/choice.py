@@ -8,7 +8,7 @@ from typing import Any
 
 from grpo_rewards.answers import EXTRACT_MODES, extract_answer
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 
 __all__ = ["MultipleChoice", "find_choice"]
 
@@ -190,5 +190,5 @@ def _canon(block: str) -> str:
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(MultipleChoice)

@@ -21,7 +21,7 @@ from typing import Any
 
 from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Opaque
 
@@ -463,5 +463,5 @@ class CodeVerifier(Verifier):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(CodeVerifier)

@@ -20,7 +20,7 @@ import regex
 
 from grpo_rewards.answers import fenced_blocks, strip_think, tag_blocks
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 
 __all__ = ["FormatTags", "FormatThink", "FormatRegex", "FormatJSON"]
 
@@ -441,7 +441,7 @@ class FormatJSON(Verifier):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(FormatThink)
     register(FormatTags)
     register(FormatRegex)

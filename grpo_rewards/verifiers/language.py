@@ -13,7 +13,7 @@ import regex
 
 from grpo_rewards.answers import extract_answer, strip_think
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._text import words
 
 __all__ = ["LanguageConsistency", "LANGUAGE_SCRIPTS"]
@@ -242,5 +242,5 @@ class LanguageConsistency(Verifier):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(LanguageConsistency)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._text import UNITS, count_tokens, load_tokenizer, repeated_fraction, words
 
 __all__ = ["OverlongPenalty", "CosineLength", "GroupLength", "TargetLength"]
@@ -399,7 +399,7 @@ class TargetLength(_Measured):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(OverlongPenalty)
     register(CosineLength)
     register(GroupLength)

@@ -18,7 +18,7 @@ from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import MissingColumnError
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._math.cache import VerdictCache
 from grpo_rewards.verifiers._math.equivalence import JudgeOptions
 from grpo_rewards.verifiers._math.extract import DEFAULT_ORDER, EXTRACTORS, extract_answer, extract_gold
@@ -301,5 +301,5 @@ class MathVerifier(Verifier):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(MathVerifier)

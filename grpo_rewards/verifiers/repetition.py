@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.hookspecs import hookimpl
+from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._text import encode, load_tokenizer, repeated_fraction, words
 
 __all__ = ["RepetitionPenalty"]
@@ -89,5 +89,5 @@ class RepetitionPenalty(Verifier):
 
 
 @hookimpl
-def register_verifiers(register: Any) -> None:
+def register_verifiers(register: Register) -> None:
     register(RepetitionPenalty)

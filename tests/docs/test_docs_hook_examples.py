@@ -15,22 +15,12 @@ from grpo_rewards.plugins import get_registry
 from grpo_rewards.testing import registered_plugin
 
 
-class MyRemoteSandbox:
-    """Stands in for the user's own sandbox class the ``register_sandboxes`` example names."""
-
-    def __init__(self, **options: Any) -> None:
-        self.options = options
-
-    def run(self, request: Any) -> Any:
-        raise NotImplementedError
-
-
 def make_puzzles(**options: Any) -> list[dict[str, Any]]:
     """Stands in for the user's own dataset factory the ``register_dataset_sources`` example names."""
     return [{"prompt": "2 + 2?", "answer": "4"}]
 
 
-STUBS = {"MyRemoteSandbox": MyRemoteSandbox, "make_puzzles": make_puzzles}
+STUBS = {"make_puzzles": make_puzzles}
 
 
 def _example(hook: str) -> str:
