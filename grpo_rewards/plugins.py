@@ -8,7 +8,8 @@ Environment variables (read when the registry is first built):
 
 ``GRPO_REWARDS_LOAD_PLUGINS``
     unset: load every installed plugin; empty: load none; ``a,b``: load only these
-    (entry-point names or distribution names).
+    (entry-point names or distribution names). A name that matches no installed plugin is
+    recorded as a :class:`PluginFailure` (stage ``"load"``).
 ``GRPO_REWARDS_DISABLE_PLUGINS``
     ``a,b``: do not load these (entry-point names or distribution names).
 
@@ -94,7 +95,8 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class PluginFailure:
-    """A plugin that failed to import or register. ``grpo-rewards list`` shows these."""
+    """A plugin that failed to import or register, or that ``GRPO_REWARDS_LOAD_PLUGINS`` names
+    but is not installed (stage ``"load"``). ``grpo-rewards list`` shows these."""
 
     plugin: PluginInfo
     stage: str
@@ -234,10 +236,12 @@ def _load(registry: Registry, pm: pluggy.PluginManager) -> None:
 
     load_only = _env_list("GRPO_REWARDS_LOAD_PLUGINS")
     disabled = set(_env_list("GRPO_REWARDS_DISABLE_PLUGINS") or [])
+    installed: dict[str, str | None] = {}  # entry-point name -> distribution name
     for ep in _entry_points():
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
+        installed[ep.name] = dist_name
         names = {ep.name, dist_name} - {None}
         if load_only is not None and not names & set(load_only):
             continue
@@ -263,6 +267,19 @@ def _load(registry: Registry, pm: pluggy.PluginManager) -> None:
             log.error("grpo-rewards: plugin %s could not be registered: %s", info.describe(), exc)
             continue
         infos[ep.name] = info
+
+    # A name that matches nothing is most likely a typo: without this, the plugin the user asked
+    # for would silently be missing and its rewards merely "unknown".
+    known = set(installed) | {d for d in installed.values() if d}
+    for name in dict.fromkeys(load_only or []):
+        if name not in known:
+            have = ", ".join(f"{ep} ({d})" if d else ep for ep, d in sorted(installed.items())) or "(none)"
+            error = (
+                f"GRPO_REWARDS_LOAD_PLUGINS names {name!r}, but no installed plugin has that entry-point "
+                f"or distribution name. Installed plugins: {have}"
+            )
+            registry.failures.append(PluginFailure(PluginInfo(name), "load", error))
+            log.error("grpo-rewards: %s", error)
 
     for plugin, name in _extra_plugins:
         if pm.get_plugin(name) is None:

@@ -218,3 +218,23 @@ def test_registry_lists_exactly_the_builtin_plugins(no_installed_plugins: None) 
     reg = get_registry()
     assert tuple(p.name for p in reg.plugins if p.builtin) == BUILTIN_PLUGINS
     assert not reg.failures
+
+
+def test_load_plugins_name_that_matches_nothing_is_a_recorded_failure(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_dist(site, "grpo-rewards-shout", "grpo_rewards_shout", GOOD)
+    monkeypatch.setenv("GRPO_REWARDS_LOAD_PLUGINS", "grpo-rewards-shout,shuot")
+    reg = get_registry()
+    assert "shout" in reg.verifiers  # the name that matches still loads
+    (failure,) = reg.failures
+    assert (failure.plugin.name, failure.stage) == ("shuot", "load")
+    assert "GRPO_REWARDS_LOAD_PLUGINS names 'shuot'" in failure.error
+    assert "grpo_rewards_shout (grpo-rewards-shout)" in failure.error  # the installed names, to pick from
+    with pytest.raises(UnknownVerifierError, match="plugin shuot failed at load: GRPO_REWARDS_LOAD_PLUGINS names"):
+        load_rewards(["shuot.thing"])
+
+    out = run_cli(site, "list", GRPO_REWARDS_LOAD_PLUGINS="shuot")
+    assert out.returncode == 0, out.stderr
+    assert "Plugins that failed to load" in out.stdout and "GRPO_REWARDS_LOAD_PLUGINS names 'shuot'" in out.stdout
+    assert "shout" not in out.stdout.split("Plugins that failed to load")[0]
