@@ -7,7 +7,11 @@ otherwise give a fixed value) and an optional per-outcome *value policy* (e.g. g
 ``timeout`` 0.0 and skip ``bad_reference`` with ``None``).
 
 Specifications come as a list of strings (``"math"``, ``"format.think:0.2"``), a list of
-dicts, a dict with a ``rewards`` list, or a path to a TOML file with ``[[rewards]]`` tables::
+dicts, a dict with a ``rewards`` list, or a path to a TOML file with ``[[rewards]]`` tables.
+A list may also hold plain Python functions (``my_fn``, or ``{"name": my_fn, "weight": 0.5}``),
+functions named by import path (``"my_pkg.rewards:my_fn"``, ``"my_pkg.rewards:my_fn:0.5"``;
+in TOML ``name = "my_pkg.rewards:my_fn"``) and other reward sets, whose components are added
+(see :mod:`grpo_rewards.functions` for how functions are called)::
 
     [defaults.outcomes]          # applies to every component unless it overrides
     error = "skip"
@@ -31,7 +35,7 @@ import difflib
 import math
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +82,9 @@ class ComponentSpec:
     outcomes: Mapping[Outcome, float | None] = field(default_factory=dict)
     gate: Gate | None = None
     where: str = ""
+    function: Callable[..., Any] | None = None
+    """A plain Python function (:mod:`grpo_rewards.functions`) instead of a registered verifier;
+    ``verifier`` then holds its import path. Pickled by reference, like any function."""
 
     def policy_value(self, outcome: Outcome, value: float | None) -> float | None:
         """The value this component gives for ``outcome`` when the verifier said ``value``."""
@@ -159,42 +166,104 @@ def _parse_weight(w: Any, where: str) -> float:
     return float(w)
 
 
+def _function_component(
+    fn: Any, where: str, defaults: Mapping[Outcome, float | None], path: str | None = None, **fields: Any
+) -> ComponentSpec:
+    from grpo_rewards.functions import RewardDefinition, calling_convention, function_name
+
+    if isinstance(fn, RewardDefinition):  # a @grpo_rewards.reward function: use its registered verifier
+        return ComponentSpec(verifier=fn.name, name=fields.pop("name", None) or fn.name, where=where, **fields)
+    if not callable(fn):
+        raise ConfigError(f"{where}: {fn!r} is not a function")
+    try:
+        calling_convention(fn)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    name = fields.pop("name", None) or function_name(fn)
+    if name == "<lambda>":
+        raise ConfigError(f"{where}: a lambda has no name to log its reward under; use {{'name': fn, 'alias': '...'}}")
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or function_name(fn)
+    fields.setdefault("outcomes", dict(defaults))
+    return ComponentSpec(verifier=path or f"{module}:{qualname}", name=name, function=fn, where=where, **fields)
+
+
+def _split_weight(item: str, where: str) -> tuple[str, float]:
+    """``"name"``, ``"name:0.5"``, ``"pkg.mod:fn"`` or ``"pkg.mod:fn:0.5"`` -> (name, weight)."""
+    head, sep, tail = item.rpartition(":")
+    if not sep:
+        return item.strip(), 1.0
+    try:
+        weight = float(tail.strip())
+    except ValueError:
+        if ":" in head:
+            raise ConfigError(f"{where}: weight must be a number, got {tail.strip()!r} in {item!r}") from None
+        from grpo_rewards.plugins import get_registry
+
+        if head.strip() in get_registry().verifiers:
+            raise ConfigError(f"{where}: weight must be a number, got {tail.strip()!r} in {item!r}") from None
+        return item.strip(), 1.0  # "pkg.module:function"
+    return head.strip(), _parse_weight(weight, where)
+
+
 def _parse_component(item: Any, where: str, defaults: Mapping[Outcome, float | None]) -> ComponentSpec:
     if isinstance(item, str):
-        name, sep, weight = item.partition(":")
-        name = name.strip()
+        name, weight = _split_weight(item, where)
         if not name:
             raise ConfigError(f"{where}: empty reward name in {item!r}")
-        return ComponentSpec(
-            verifier=name,
-            name=name,
-            weight=_parse_weight(weight.strip(), where) if sep else 1.0,
-            outcomes=dict(defaults),
-            where=where,
-        )
+        if ":" in name:
+            from grpo_rewards.functions import import_function
+
+            fn = import_function(name, where)
+            return _function_component(fn, where, defaults, path=name, weight=weight)
+        return ComponentSpec(verifier=name, name=name, weight=weight, outcomes=dict(defaults), where=where)
+    if callable(item) and not isinstance(item, Mapping):
+        return _function_component(item, where, defaults)
     if not isinstance(item, Mapping):
-        raise ConfigError(f"{where}: a reward is a string like 'math:1.0' or a table with 'name', got {item!r}")
+        raise ConfigError(
+            f"{where}: a reward is a string like 'math:1.0', a function, or a table with 'name', got {item!r}"
+        )
     _check_keys(item, _COMPONENT_KEYS, where)
-    if "name" not in item or not isinstance(item["name"], str):
-        raise ConfigError(f"{where}: 'name' (the verifier's registered name) is required")
+    if "name" not in item or not (isinstance(item["name"], str) or callable(item["name"])):
+        raise ConfigError(f"{where}: 'name' (a registered verifier, an import path or a function) is required")
     options = item.get("options", {})
     if not isinstance(options, Mapping):
         raise ConfigError(f"{where}: 'options' must be a table, got {type(options).__name__}")
     outcomes = dict(defaults)
     if "outcomes" in item:
         outcomes.update(_parse_outcomes(item["outcomes"], where))
-    alias = item.get("alias", item["name"])
-    if not isinstance(alias, str) or not alias:
+    alias = item.get("alias")
+    if alias is not None and (not isinstance(alias, str) or not alias):
         raise ConfigError(f"{where}: 'alias' must be a non-empty string")
-    return ComponentSpec(
-        verifier=item["name"],
-        name=alias,
-        weight=_parse_weight(item.get("weight", 1.0), where),
-        options=dict(options),
-        outcomes=outcomes,
-        gate=_parse_gate(item["gate"], where) if "gate" in item else None,
-        where=where,
-    )
+    fields: dict[str, Any] = {
+        "weight": _parse_weight(item.get("weight", 1.0), where),
+        "options": dict(options),
+        "outcomes": outcomes,
+        "gate": _parse_gate(item["gate"], where) if "gate" in item else None,
+    }
+    target = item["name"]
+    if callable(target) or ":" in target:
+        path = None
+        if isinstance(target, str):
+            from grpo_rewards.functions import import_function
+
+            path, target = target, import_function(target, where)
+        return _function_component(target, where, defaults, path=path, name=alias, **fields)
+    return ComponentSpec(verifier=target, name=alias or target, where=where, **fields)
+
+
+def _flatten(items: Sequence[Any]) -> list[tuple[Any, str | None]]:
+    """Items of a reward list, with reward sets and specs among them opened into their components."""
+    out: list[tuple[Any, str | None]] = []
+    for item in items:
+        spec = getattr(item, "spec", item)  # a RewardSet carries its RewardSpec
+        if isinstance(spec, Path) or (isinstance(spec, str) and spec.endswith(".toml")):
+            spec = parse_reward_spec(spec)
+        if isinstance(spec, RewardSpec):
+            out.extend((c, spec.source) for c in spec.components)
+        else:
+            out.append((item, None))
+    return out
 
 
 def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
@@ -206,6 +275,8 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
     """
     if isinstance(spec, RewardSpec):
         return spec
+    if isinstance(getattr(spec, "spec", None), RewardSpec):  # a RewardSet
+        return spec.spec
     if isinstance(spec, Path) or (isinstance(spec, str) and spec.endswith(".toml")):
         path = Path(spec)
         if not path.is_file():
@@ -217,7 +288,7 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
         return parse_reward_spec(data, source=str(path))
     src = source or "<spec>"
     defaults: dict[Outcome, float | None] = dict(DEFAULT_OUTCOME_POLICY)
-    if isinstance(spec, str):
+    if isinstance(spec, str) or (callable(spec) and not isinstance(spec, Mapping)):
         items: Any = [spec]
     elif isinstance(spec, Mapping):
         _check_keys(spec, _TOP_KEYS, src)
@@ -236,7 +307,10 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
         raise ConfigError(f"{src}: rewards must be a list, got {type(items).__name__}")
     if not items:
         raise ConfigError(f"{src}: the reward list is empty")
-    comps = [_parse_component(it, f"{src}: rewards[{i}]", defaults) for i, it in enumerate(items)]
+    comps = [
+        it if isinstance(it, ComponentSpec) else _parse_component(it, f"{src}: rewards[{i}]", defaults)
+        for i, (it, _) in enumerate(_flatten(items))
+    ]
     seen: dict[str, str] = {}
     for c in comps:
         if c.name in seen:

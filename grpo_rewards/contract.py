@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import inspect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -131,6 +131,8 @@ class Sample:
     :param scores: scores already computed for this sample by components this one depends on
         (gating, ``length.cosine``'s correctness source), by component name.
     :param raw_completion: the completion exactly as TRL passed it (string or message list).
+    :param context: what the trainer passed that is neither a column nor per-completion
+        (``trainer_state``, ``log_metric``, ``log_extra``), for plain reward functions that read it.
     """
 
     completion: str
@@ -141,6 +143,7 @@ class Sample:
     group: int = 0
     scores: Mapping[str, Score] = field(default_factory=dict)
     raw_completion: Any = None
+    context: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def column(self, name: str) -> Any:
         """Return the row's column ``name``; raise :class:`~grpo_rewards.errors.MissingColumnError`
@@ -176,6 +179,30 @@ class Verifier:
     def required_columns(self) -> list[str]:
         """Dataset columns this verifier reads, so that trainers can check a dataset up front."""
         return []
+
+    def check_columns(self, columns: Collection[str]) -> None:
+        """Raise :class:`~grpo_rewards.errors.DatasetColumnError` when a column this verifier needs
+        is absent from ``columns`` (the dataset's, or a whole batch's). Rows that lack a column
+        here and there are not this check's business: they score ``bad_reference``."""
+        from grpo_rewards.errors import DatasetColumnError
+
+        missing = [c for c in self.required_columns() if c not in columns]
+        if missing:
+            raise DatasetColumnError(
+                f"needs column {missing[0]!r}, which the data does not have",
+                columns,
+                hint="rename the column, or point the reward's 'column' option at the one that holds it",
+            )
+
+    @classmethod
+    def mirrored_options(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        """Options (given ``options``) that mirror a trainer setting, as ``{option: GRPOConfig field}``.
+
+        Inside ``grpo_rewards_trainer.GRPOTrainer`` an option left unset takes the trainer's value,
+        and a value that differs from it is a warning at start-up. ``length.overlong`` maps
+        ``max_length`` to ``max_completion_length``.
+        """
+        return {}
 
     def dependencies(self) -> list[str]:
         """Names of components whose scores this verifier reads from ``Sample.scores``."""

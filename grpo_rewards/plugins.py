@@ -404,3 +404,28 @@ def registered_plugin(plugin: object, name: str | None = None) -> Iterator[Regis
         with _lock:
             _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
             reset_registry()
+
+
+class _DefinitionPlugin:
+    """The plugin behind one ``@grpo_rewards.reward`` function (see :mod:`grpo_rewards.functions`)."""
+
+    def __init__(self, definition: Any) -> None:
+        self.definition = definition
+
+    @hookspecs.hookimpl
+    def register_verifiers(self, register: Register) -> None:
+        d = self.definition
+        register(d.make_verifier, name=d.name, description=d.description)
+
+
+def register_definition(definition: Any) -> None:
+    """Register a ``@grpo_rewards.reward`` function as a verifier for the rest of the process.
+
+    Decorating the same function again (a re-imported module, a re-run notebook cell) replaces
+    the earlier registration instead of making the name a conflict.
+    """
+    name = f"@reward {definition.module}.{definition.qualname}"
+    with _lock:
+        _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
+        _extra_plugins.append((_DefinitionPlugin(definition), name))
+        reset_registry()

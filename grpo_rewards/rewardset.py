@@ -20,19 +20,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
 from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
-from grpo_rewards.contract import Outcome, Sample, Score, Verifier
-from grpo_rewards.errors import ConfigError, MissingColumnError
+from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.errors import ConfigError, DatasetColumnError, MissingColumnError
+from grpo_rewards.functions import FunctionVerifier, RewardDefinition
 from grpo_rewards.plugins import get_registry
 
 __all__ = ["RewardSet", "BatchResult", "load_rewards", "completion_text"]
 
 log = logging.getLogger("grpo_rewards")
 
-# Keyword arguments TRL passes that are not dataset columns.
-RESERVED_KWARGS = frozenset(
-    {"prompts", "completions", "completion_ids", "trainer_state", "log_metric", "log_extra", "environments"}
-)
+# Keyword arguments TRL passes that are not dataset columns (TRL 1.16, GRPOTrainer._calculate_rewards);
+# the last four reach plain reward functions as Sample.context.
+CONTEXT_KWARGS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
+RESERVED_KWARGS = frozenset({"prompts", "completions", "completion_ids"}) | CONTEXT_KWARGS
 _CACHE_BATCHES = 8
 
 
@@ -123,8 +125,6 @@ class RewardSet:
 
     def _attach(self) -> None:
         """Create the TRL callables and register for closing at exit."""
-        from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
-
         self.reward_funcs = [RewardFunction(self, c.name) for c in self.spec.components]
         self.async_reward_funcs = [AsyncRewardFunction(self, c.name) for c in self.spec.components]
         _live_sets.add(self)
@@ -136,14 +136,21 @@ class RewardSet:
         self._lock = threading.RLock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._warned: set[tuple[str, str]] = set()
-        self._seen_outcomes: dict[str, set[Outcome]] = {}
 
     def _instantiate(self) -> dict[str, Verifier]:
         if self._verifiers is None:
             reg = get_registry()
-            verifiers = {}
+            verifiers: dict[str, Verifier] = {}
             for c in self.spec.components:
-                verifiers[c.name] = reg.create_verifier(c.verifier, c.options, where=c.where)
+                if c.function is not None:
+                    try:
+                        verifiers[c.name] = FunctionVerifier(c.function, **c.options)
+                    except TypeError as exc:
+                        raise ConfigError(f"{c.where}: reward function {c.name!r}: {exc}") from exc
+                    except ConfigError as exc:
+                        raise ConfigError(f"{c.where}: {exc}") from None
+                else:
+                    verifiers[c.name] = reg.create_verifier(c.verifier, c.options, where=c.where)
             self._verifiers = verifiers
         return self._verifiers
 
@@ -181,8 +188,18 @@ class RewardSet:
         return order
 
     def __getstate__(self) -> dict[str, Any]:
-        # Verifiers may hold pools or processes: re-create them after unpickling.
-        return {"spec": self.spec, "_order": self._order}
+        # Verifiers may hold pools or processes: re-create them after unpickling. Rewards defined
+        # with @grpo_rewards.reward travel by reference: unpickling them imports their module,
+        # which registers them again in a fresh process (TRL's async GRPO spawns one).
+        reg = get_registry()
+        origins = [
+            f
+            for c in self.spec.components
+            if c.function is None
+            and c.verifier in reg.verifiers
+            and isinstance(f := getattr(reg.verifiers[c.verifier].factory, "__self__", None), RewardDefinition)
+        ]
+        return {"spec": self.spec, "_order": self._order, "origins": origins}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.spec = state["spec"]
@@ -218,6 +235,16 @@ class RewardSet:
     def required_columns(self) -> dict[str, list[str]]:
         """Dataset columns each component reads, so trainers can check a dataset up front."""
         return {c.name: list(self._instantiate()[c.name].required_columns()) for c in self.spec.components}
+
+    def check_columns(self, columns: Sequence[str], names: Sequence[str] | None = None) -> None:
+        """Raise :class:`~grpo_rewards.errors.DatasetColumnError` for the first component (of
+        ``names``, default all) that needs a column absent from ``columns``; the message names
+        the component, the column and the columns that exist."""
+        for name in names if names is not None else self.names:
+            try:
+                self._instantiate()[name].check_columns(columns)
+            except DatasetColumnError as exc:
+                raise DatasetColumnError(f"reward {name!r} {exc.problem}", exc.columns, exc.hint) from None
 
     def score(
         self,
@@ -282,6 +309,7 @@ class RewardSet:
             raise TypeError("reward function called without completions=")
         n = len(completions)
         cols = {k: list(v) for k, v in columns.items() if k not in RESERVED_KWARGS and _is_column(v, n)}
+        context = {k: v for k, v in columns.items() if k in CONTEXT_KWARGS}
         rows = [{k: v[i] for k, v in cols.items()} for i in range(n)]
         texts: list[str] = []
         invalid: dict[int, Score] = {}
@@ -301,6 +329,7 @@ class RewardSet:
                 index=i,
                 group=groups[i],
                 raw_completion=completions[i],
+                context=context,
             )
             for i in range(n)
         ]

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from grpo_rewards.errors import GrpoRewardsError
+
 __all__ = [
     "Limits",
     "Job",
@@ -34,9 +36,12 @@ LANGUAGES = ("python", "c", "cpp", "javascript")
 """Languages the local sandbox knows (C, C++ and JavaScript need gcc, g++ and node)."""
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(GrpoRewardsError, RuntimeError):
     """The sandbox cannot run as asked (strict mode with an isolation layer missing, a missing
-    toolchain, ...). The message names the layer or tool and what to do."""
+    toolchain, ...). The message names the layer or tool and what to do.
+
+    A :class:`~grpo_rewards.GrpoRewardsError`, so that ``except GrpoRewardsError`` (and the
+    command lines) report it; still a ``RuntimeError`` for code that caught it as one."""
 
 
 @dataclass(frozen=True)

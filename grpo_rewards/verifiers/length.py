@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
@@ -83,7 +83,10 @@ class OverlongPenalty(_Measured):
 
     so a completion of exactly ``max_length`` gets -1.0 and nothing shorter than
     ``max_length - cache_length`` is penalised. Set ``max_length`` to TRL's
-    ``max_completion_length`` (512 by default, hence the default here); DAPO used 20480 and 4096.
+    ``max_completion_length`` (512 by default, hence the default here; inside
+    ``grpo_rewards_trainer.GRPOTrainer`` an unset ``max_length`` is the trainer's
+    ``max_completion_length``); ``cache_length`` defaults to a quarter of ``max_length``, at
+    most 128. DAPO used 20480 and 4096.
     Same values as TRL's ``get_soft_overlong_punishment``. Counts tokens from ``completion_ids``,
     else with ``tokenizer``, else characters (see ``info["source"]``).
     """
@@ -95,17 +98,24 @@ class OverlongPenalty(_Measured):
         self,
         *,
         max_length: int = 512,
-        cache_length: int = 128,
+        cache_length: int | None = None,
         unit: str = "auto",
         tokenizer: Any = None,
     ) -> None:
         if max_length <= 0:
             raise ValueError(f"max_length must be positive, got {max_length}")
+        if cache_length is None:  # a quarter of the budget, at most 128: 128 at TRL's default of 512
+            cache_length = min(128, max_length // 4)
         if not 0 <= cache_length <= max_length:
             raise ValueError(f"cache_length must be between 0 and max_length ({max_length}), got {cache_length}")
         self.max_length = int(max_length)
         self.cache_length = int(cache_length)
         self._setup_unit(unit, tokenizer)
+
+    @classmethod
+    def mirrored_options(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        # TRL's max_completion_length counts tokens: it says nothing about a budget in chars or words.
+        return {} if options.get("unit") in ("chars", "words") else {"max_length": "max_completion_length"}
 
     def penalty(self, length: int) -> float:
         """Eq. 13 of DAPO for a completion of ``length`` units."""

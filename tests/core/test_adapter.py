@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from core_test_plugin import Length
 
+from grpo_rewards.errors import DatasetColumnError
 from grpo_rewards import Outcome, completion_text, load_rewards
 from grpo_rewards.testing import call_like_trl
 
@@ -82,10 +83,21 @@ def test_one_bad_sample_does_not_kill_the_step(test_registry: object, caplog: py
     assert len([r for r in caplog.records if "kaboom" in r.getMessage()]) == 1  # warned once, not per sample
 
 
-def test_missing_column_is_bad_reference_not_zero(test_registry: object) -> None:
+def test_column_missing_from_the_whole_batch_raises_not_none(test_registry: object) -> None:
+    # With None for every row, TRL would train to the end on no signal ("All reward functions
+    # returned None"): a column absent from the whole batch is a dataset mistake.
     rs = load_rewards(["exact"])
-    out = rs.reward_funcs[0](completions=["Paris"], solution=["Paris"])
-    assert out == [None]
+    with pytest.raises(DatasetColumnError) as err:
+        rs.reward_funcs[0](completions=["Paris"], solution=["Paris"], trainer_state=None)
+    assert str(err.value) == (
+        "reward 'exact' needs column 'answer', which the data does not have. The dataset has columns: solution. "
+        "Rename the column, or point the reward's 'column' option at the one that holds it."
+    )
+
+
+def test_row_without_a_value_is_bad_reference_not_zero(test_registry: object) -> None:
+    rs = load_rewards(["exact"])
+    assert rs.reward_funcs[0](completions=["Paris", "Rome"], answer=["Paris", None]) == [1.0, None]
     res = rs.score(["Paris"], columns={"solution": ["Paris"]})
     assert res.scores["exact"][0].outcome is Outcome.BAD_REFERENCE
     assert "missing column 'answer'" in res.scores["exact"][0].detail
