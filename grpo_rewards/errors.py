@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 __all__ = [
     "GrpoRewardsError",
@@ -12,6 +12,7 @@ __all__ = [
     "PluginLoadError",
     "MissingColumnError",
     "InputError",
+    "DatasetColumnError",
 ]
 
 
@@ -59,3 +60,23 @@ class MissingColumnError(GrpoRewardsError, KeyError):
 
 class InputError(GrpoRewardsError, ValueError):
     """An input file or row is malformed. The message names ``file:line``."""
+
+
+class DatasetColumnError(ConfigError):
+    """A reward needs a column that the whole dataset (or the whole batch) lacks.
+
+    Raised before training starts (``grpo_rewards_trainer.GRPOTrainer``) and, with plain
+    ``trl.GRPOTrainer``, on the first call of the reward function: a run whose gold answers are
+    in another column would otherwise train on no signal at all.
+    """
+
+    def __init__(self, problem: str, columns: Collection[str], hint: str = "") -> None:
+        self.problem = problem
+        self.columns = sorted(columns)
+        self.hint = hint
+        super().__init__(problem)
+
+    def __str__(self) -> str:
+        have = ", ".join(self.columns) if self.columns else "(none)"
+        hint = f". {self.hint[0].upper()}{self.hint[1:]}" if self.hint else ""
+        return f"{self.problem}. The dataset has columns: {have}{hint}."

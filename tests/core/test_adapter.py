@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from core_test_plugin import Length
 
-from grpo_rewards.errors import DatasetColumnError
 from grpo_rewards import Outcome, completion_text, load_rewards
+from grpo_rewards.errors import DatasetColumnError
 from grpo_rewards.testing import call_like_trl
 
 
