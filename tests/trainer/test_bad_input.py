@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("trl")
 
-from grpo_rewards_trainer import cli, run
+from grpo_rewards_trainer import cli, grpo_trainer, tiny
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +18,8 @@ def no_model_loading(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("a model was loaded before the bad input was reported")
 
-    monkeypatch.setattr(run, "load_model", forbidden)
-    monkeypatch.setattr(run, "_tiny_model", forbidden)
+    monkeypatch.setattr(grpo_trainer, "load_model", forbidden)
+    monkeypatch.setattr(tiny, "tiny_model_dir", forbidden)
 
 
 def _fail(capsys, tmp_path, *args: str) -> str:
@@ -53,7 +53,7 @@ def test_missing_column_is_fixed_by_rename(tmp_path, capsys, monkeypatch) -> Non
         raise SystemExit(0)
 
     # With the column renamed, the checks pass and the run goes on to building the model.
-    monkeypatch.setattr(run, "_tiny_model", stop)
+    monkeypatch.setattr(tiny, "tiny_model_dir", stop)
     with pytest.raises(SystemExit):
         cli.main(
             ["-q", "-o", str(tmp_path / "out"), "--set", f"dataset.name={json.dumps(data)}"]
@@ -103,7 +103,8 @@ def test_model_directory_without_config(tmp_path, capsys) -> None:
 def test_grpo_arguments_trl_rejects(tmp_path, capsys) -> None:
     # 30 completions per step cannot be split into groups of 8.
     err = _fail(capsys, tmp_path, "--set", "grpo.per_device_train_batch_size=30")
-    assert "[grpo] section rejected by trl.GRPOConfig" in err
+    assert "[grpo] num_generations=8 does not divide the generation batch of 30 completions" in err
+    assert "valid values: 2, 3, 5, 6, 10, 15, 30" in err
 
 
 def test_unknown_grpo_key(tmp_path, capsys) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CompletionsWriter",
     "MetricsWriter",
     "read_metrics",
     "plot_rewards",
@@ -60,16 +61,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class MetricsWriter:
-    """Appends one JSON line per training log to
-    ``metrics.jsonl``: ``step``, ``reward``, ``reward_std``, ``rewards/<name>/mean``,
-    ``outcomes/<name>/<outcome>`` (from the reward library) and everything else TRL logs.
-
-    On resume, rows of steps after the checkpoint are dropped first, so the file stays one row
-    per step."""
+class _JsonlWriter:
+    """A JSON-lines file of rows with a ``step``; a resumed run drops the rows after its checkpoint."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def clear(self) -> None:
+        """Start afresh (a new run in the same output directory)."""
+        if self.path.exists():
+            self.path.unlink()
 
     def truncate_after(self, step: int) -> None:
         if not self.path.exists():
@@ -79,6 +80,15 @@ class MetricsWriter:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
 
+
+class MetricsWriter(_JsonlWriter):
+    """Appends one JSON line per training log to
+    ``metrics.jsonl``: ``step``, ``reward``, ``reward_std``, ``rewards/<name>/mean``,
+    ``outcomes/<name>/<outcome>`` (from the reward library) and everything else TRL logs.
+
+    On resume, rows of steps after the checkpoint are dropped first, so the file stays one row
+    per step."""
+
     def write(self, step: int, logs: Mapping[str, Any]) -> None:
         """Append one row (called from the trainer callback's ``on_log``)."""
         if "reward" not in logs:
@@ -86,6 +96,37 @@ class MetricsWriter:
         row = {"step": int(step), **{k: _clean(v) for k, v in logs.items()}}
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
+
+
+class CompletionsWriter(_JsonlWriter):
+    """Appends every scored completion to ``completions.jsonl``: ``step`` (the step whose metrics
+    its rewards went into), ``mode`` (``train``/``eval``), ``prompt``, ``completion``, every
+    dataset column, and ``rewards`` (each reward function's value, ``null`` for no signal).
+
+    The rows are what ``grpo-rewards score`` reads, so a run's rewards can be re-scored offline
+    with the same code path."""
+
+    def write(
+        self,
+        *,
+        step: int,
+        mode: str,
+        inputs: Sequence[Mapping[str, Any]],
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        names: Sequence[str],
+        rewards: Sequence[Sequence[float]],
+    ) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            for example, prompt, completion, values in zip(inputs, prompts, completions, rewards, strict=True):
+                row: dict[str, Any] = {"step": int(step), "mode": mode}
+                row.update({k: v for k, v in example.items() if k not in ("prompt", "completion", "completion_ids")})
+                row.update(
+                    prompt=prompt,
+                    completion=completion,
+                    rewards={n: _clean(float(v)) for n, v in zip(names, values, strict=True)},
+                )
+                f.write(json.dumps(row, default=str) + "\n")
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ __all__ = [
     "TAG_TOKENS",
     "build_tiny_tokenizer",
     "build_tiny_model",
+    "tiny_model_dir",
     "demonstration",
     "tiny_model_config",
 ]
@@ -239,3 +240,19 @@ def _warm_start(model: Any, tokenizer: Any, *, steps: int, seed: int, batch_size
         loss.backward()
         opt.step()
     model.eval()
+
+
+def tiny_model_dir(out: str | Path, *, seed: int = 0, warm_start_steps: int = 0) -> Path:
+    """Build (or reuse, e.g. on a resumed run) the tiny model in ``<out>/tiny-model``."""
+    import logging
+
+    log = logging.getLogger("grpo_rewards_trainer")
+    path = Path(out) / "tiny-model"
+    want = {"builder": "grpo_rewards_trainer.tiny", "seed": seed, "warm_start_steps": warm_start_steps}
+    marker = path / "tiny_build.json"
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        log.info("reusing the tiny model in %s", path)
+    else:
+        log.info("building the tiny model in %s (seed %d, %d warm-start steps)", path, seed, warm_start_steps)
+        build_tiny_model(path, seed=seed, warm_start_steps=warm_start_steps)
+    return path
