@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from grpo_rewards import __version__
 from grpo_rewards.errors import ConfigError, GrpoRewardsError, InputError
+from grpo_rewards.exitcodes import ExitCode, exit_code_for
 from grpo_rewards.plugins import get_registry
 
 __all__ = ["main"]
@@ -100,7 +101,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         ]
         json.dump(data, out, indent=2)
         out.write("\n")
-        return 0
+        return ExitCode.OK
     for title, table in (
         ("Verifiers", reg.verifiers),
         ("Sandboxes", reg.sandboxes),
@@ -124,7 +125,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         for f in reg.failures:
             out.write(f"  {f.describe()}\n")
         out.write("\n")
-    return 0
+    return ExitCode.OK
 
 
 def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -147,10 +148,10 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         spec = parse_reward_spec(args.reward, source="--reward")
     else:
         err.write("grpo-rewards score: give at least one --reward NAME or a --config file\n")
-        return 2
+        return ExitCode.USAGE
     if args.batch_size < 1:
         err.write("grpo-rewards score: --batch-size must be at least 1\n")
-        return 2
+        return ExitCode.USAGE
     rs = RewardSet(spec)
     rows = read_rows(args.input, completion_column=args.completion_column)
     if not args.skip_invalid:
@@ -202,7 +203,7 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     report.write(format_summary(summary) + "\n")
     if args.output:
         report.write(f"wrote {args.output}\n")
-    return 0
+    return ExitCode.OK
 
 
 def _fail_on_invalid(rows: Any) -> Any:
@@ -213,7 +214,8 @@ def _fail_on_invalid(rows: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``grpo-rewards`` console script."""
+    """Entry point of the ``grpo-rewards`` console script; returns an exit status from
+    :class:`grpo_rewards.exitcodes.ExitCode`."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -227,10 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_score(args, sys.stdout, sys.stderr)
     except GrpoRewardsError as exc:
         sys.stderr.write(f"grpo-rewards {args.command}: error: {exc}\n")
-        return 1
+        return exit_code_for(exc)
+    except KeyboardInterrupt as exc:
+        sys.stderr.write(f"grpo-rewards {args.command}: interrupted\n")
+        return exit_code_for(exc)
     except BrokenPipeError:
-        return 1
-    return 2
+        return ExitCode.FAILED
+    return ExitCode.USAGE
 
 
 if __name__ == "__main__":

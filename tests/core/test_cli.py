@@ -122,7 +122,7 @@ def test_skip_invalid_marks_rows_instead_of_dropping_them(tmp_path: Path) -> Non
 
 def test_unknown_reward_is_a_clear_error(tmp_path: Path) -> None:
     r = cli("score", str(EXAMPLE), "-r", "exakt", "-o", str(tmp_path / "o.jsonl"))
-    assert r.returncode == 1
+    assert r.returncode == 2  # a config error: ExitCode.USAGE
     assert "unknown verifier 'exakt'; did you mean 'exact'?" in r.stderr
     assert not (tmp_path / "o.jsonl").exists()
 

@@ -234,3 +234,13 @@ def test_quickstart_starts_with_the_readme_commands() -> None:
     assert first_bash(DOCS / "quickstart.md") == first_bash(REPO / "README.md"), (
         "docs/quickstart.md's first command block must be the README's two commands, verbatim"
     )
+
+
+def test_every_exit_code_is_in_the_cli_reference() -> None:
+    from grpo_rewards.exitcodes import ExitCode
+
+    text = _read("reference/cli.md")
+    assert "## Exit status" in text, "docs/reference/cli.md has no '## Exit status' section"
+    section = text.split("## Exit status", 1)[1]
+    missing = [c.name for c in ExitCode if f"| {int(c)} | `{c.name}` |" not in section]
+    assert not missing, f"exit codes missing from the table in docs/reference/cli.md: {missing}"

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from grpo_rewards.errors import GrpoRewardsError
+from grpo_rewards.exitcodes import ExitCode, exit_code_for
 
 __all__ = ["main", "build_parser"]
 
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``grpo-train`` console script."""
+    """Entry point of the ``grpo-train`` console script; returns an exit status from
+    :class:`grpo_rewards.exitcodes.ExitCode` (the same table as ``grpo-rewards``)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
@@ -64,13 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, overrides)
         if args.print_config:
             print(dumps(config))
-            return 0
+            return ExitCode.OK
         from grpo_rewards_trainer.run import train
 
         result = train(config, resume=args.resume)
     except GrpoRewardsError as exc:
         print(f"grpo-train: error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code_for(exc)
+    except KeyboardInterrupt as exc:
+        print(
+            "grpo-train: interrupted (--resume continues from the last checkpoint in output.dir, if one was saved)",
+            file=sys.stderr,
+        )
+        return exit_code_for(exc)
     trend = result.trend
     if "first_quarter_mean" in trend:
         log.info(
@@ -80,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trend["steps"],
         )
     log.info("outputs in %s: run.json, metrics.jsonl, rewards.png, model/", result.output_dir)
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":
