@@ -5,6 +5,9 @@ Public API::
     from grpo_rewards import load_rewards
     rs = load_rewards(["math", "format.think:0.2"])
     trainer = GRPOTrainer(..., reward_funcs=rs.reward_funcs, args=GRPOConfig(reward_weights=rs.reward_weights))
+
+Plain functions go beside the built-ins (``load_rewards(["math", my_fn, "format.think:0.2"])``),
+and ``@grpo_rewards.reward`` registers a function as a verifier.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from grpo_rewards.composition import ComponentSpec, Gate, RewardSpec, parse_rewa
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import (
     ConfigError,
+    DatasetColumnError,
     GrpoRewardsError,
     InputError,
     MissingColumnError,
@@ -28,6 +32,7 @@ from grpo_rewards.errors import (
     UnknownVerifierError,
     VerifierConflictError,
 )
+from grpo_rewards.functions import reward
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.plugins import get_registry
 from grpo_rewards.rewardset import BatchResult, RewardSet, completion_text, load_rewards
@@ -38,6 +43,7 @@ __all__ = [
     "BatchResult",
     "ComponentSpec",
     "ConfigError",
+    "DatasetColumnError",
     "Gate",
     "GrpoRewardsError",
     "InputError",
@@ -57,6 +63,7 @@ __all__ = [
     "hookimpl",
     "load_rewards",
     "parse_reward_spec",
+    "reward",
     "strip_think",
     "tag_blocks",
 ]
