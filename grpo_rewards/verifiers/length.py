@@ -212,6 +212,11 @@ class CosineLength(_Measured):
         self.exceed_value = None if exceed_value is None else float(exceed_value)
         self._setup_unit(unit, tokenizer)
 
+    @classmethod
+    def mirrored_options(cls, options: Mapping[str, Any]) -> dict[str, str]:
+        # T, the length at which the cosine ends, is the generation budget, in tokens.
+        return {} if options.get("unit") in ("chars", "words") else {"max_length": "max_completion_length"}
+
     def dependencies(self) -> list[str]:
         return [self.correctness]
 

@@ -29,9 +29,11 @@ PAGES = [p for p in markdown_files() if any(b.lang in ("python", "py", "toml") o
 
 @pytest.fixture
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A working directory with ``examples/``, and only the built-in plugins loaded."""
+    """A working directory with ``examples/`` (also importable, for ``my_rewards:...`` paths), and
+    only the built-in plugins loaded."""
     (tmp_path / "examples").symlink_to(REPO / "examples")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(REPO / "examples"))  # reward modules named by import path
     monkeypatch.setenv("GRPO_REWARDS_LOAD_PLUGINS", "")
     reset_registry()
     yield tmp_path
