@@ -76,7 +76,7 @@ def test_a_plugin_that_raises_at_import_is_named_and_the_rest_keep_working(plugi
     rows.write_text(json.dumps({"prompt": "q", "completion": "<answer>4</answer>", "answer": "4"}) + "\n")
     # using the broken plugin's verifier is a clear error that names the plugin and why it failed
     bad = plugin_venv.grpo_rewards("score", str(rows), "-r", "broken.never")
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a config error (ExitCode.USAGE), as in grpo-train
     assert "unknown verifier 'broken.never'" in bad.stderr
     assert "plugin broken (grpo-rewards-broken 0.1.0) failed at import: RuntimeError: boom" in bad.stderr
     # while the built-ins and the working plugins score as usual
