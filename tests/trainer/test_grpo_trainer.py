@@ -20,6 +20,22 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
 
 
+def _two_steps(out: Path, **overrides: Any) -> Any:
+    """A GRPOConfig for two logged steps of 8 completions (2 prompts x 4) on the tiny model."""
+    from grpo_rewards_trainer import GRPOConfig
+
+    settings: dict[str, Any] = {
+        "output_dir": str(out),
+        "per_device_train_batch_size": 8,
+        "num_generations": 4,
+        "max_completion_length": 24,
+        "max_steps": 2,
+        "logging_steps": 1,
+        "report_to": "none",
+    }
+    return GRPOConfig(**{**settings, **overrides})
+
+
 def _artifacts(out: Path, steps: int, logged: list[int] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """run.json and metrics.jsonl of a finished run, after checking every artifact is there
     (``logged``: the steps with a metrics row, default every step)."""
@@ -91,21 +107,13 @@ def test_the_seed_example_runs_as_written(tiny_model_path: Path, arithmetic_rows
 @pytest.mark.parametrize("style", ["keywords", "positional"])
 def test_trl_1x_names_run_too(style: str, tiny_model_path: Path, arithmetic_rows, tmp_path) -> None:
     from datasets import Dataset
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
     from transformers import AutoTokenizer
 
     def reward_len(completions, **kwargs):  # TRL's documented example, in TRL's form
         return [-abs(20 - len(c[-1]["content"])) / 20.0 for c in completions]
 
-    args = GRPOConfig(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=24,
-        max_steps=2,
-        logging_steps=1,
-        report_to="none",
-    )
+    args = _two_steps(tmp_path / "out")
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
     dataset = Dataset.from_list(arithmetic_rows)
     if style == "keywords":
@@ -151,7 +159,7 @@ def test_plain_function_beside_built_ins_logs_what_an_offline_rescore_gives(
     tiny_model_path: Path, arithmetic_rows, tmp_path, monkeypatch
 ) -> None:
     from datasets import Dataset
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
     from transformers import AutoTokenizer
 
     monkeypatch.syspath_prepend(str(HERE))
@@ -160,15 +168,7 @@ def test_plain_function_beside_built_ins_logs_what_an_offline_rescore_gives(
     out = tmp_path / "out"
     trainer = GRPOTrainer(
         model=str(tiny_model_path),
-        args=GRPOConfig(
-            output_dir=str(out),
-            per_device_train_batch_size=8,
-            num_generations=4,
-            max_completion_length=24,
-            max_steps=2,
-            logging_steps=1,
-            report_to="none",
-        ),
+        args=_two_steps(out),
         train_dataset=Dataset.from_list(arithmetic_rows),
         tokenizer=AutoTokenizer.from_pretrained(tiny_model_path),
         rewards=["math", my_plain_fn, "format.think:0.2"],
@@ -214,7 +214,6 @@ def test_plain_function_beside_built_ins_logs_what_an_offline_rescore_gives(
 
 def test_plain_trl_trainer_stops_at_the_first_step_on_a_missing_gold_column(tiny_model_path: Path, tmp_path) -> None:
     from datasets import Dataset
-    from grpo_rewards_trainer import GRPOConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer as TrlGRPOTrainer
 
@@ -226,14 +225,8 @@ def test_plain_trl_trainer_stops_at_the_first_step_on_a_missing_gold_column(tiny
     trainer = TrlGRPOTrainer(
         model=AutoModelForCausalLM.from_pretrained(tiny_model_path),
         reward_funcs=rs.reward_funcs,
-        args=GRPOConfig(
-            output_dir=str(tmp_path / "out"),
-            per_device_train_batch_size=4,
-            num_generations=4,
-            max_completion_length=8,
-            max_steps=2,
-            reward_weights=rs.reward_weights,
-            report_to="none",
+        args=_two_steps(
+            tmp_path / "out", per_device_train_batch_size=4, max_completion_length=8, reward_weights=rs.reward_weights
         ),
         train_dataset=Dataset.from_list(rows),
         processing_class=AutoTokenizer.from_pretrained(tiny_model_path),

@@ -43,6 +43,12 @@ def parts(tiny_model_path: Path, arithmetic_rows: list[dict[str, Any]], tmp_path
     }
 
 
+def _config(parts: dict[str, Any]) -> Any:
+    from grpo_rewards_trainer import GRPOConfig
+
+    return GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4)
+
+
 def seed_reward_fn(responses, ground_truths):  # the seed's reward function, as written there
     rewards = []
     for resp, gt in zip(responses, ground_truths, strict=True):
@@ -58,7 +64,7 @@ def test_s1_the_import_line_is_the_only_change(parts: dict[str, Any]) -> None:
     assert issubclass(GRPOTrainer, trl.GRPOTrainer) and issubclass(GRPOConfig, trl.GRPOConfig)
     trainer = GRPOTrainer(
         model=parts["model"],
-        args=GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4),
+        args=_config(parts),
         train_dataset=parts["dataset"],
         tokenizer=parts["tokenizer"],
         reward_fn=seed_reward_fn,
@@ -68,11 +74,11 @@ def test_s1_the_import_line_is_the_only_change(parts: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_s2_tokenizer_is_processing_class(parts: dict[str, Any]) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
 
     trainer = GRPOTrainer(
         model=parts["model"],
-        args=GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4),
+        args=_config(parts),
         train_dataset=parts["dataset"],
         tokenizer=parts["tokenizer"],
         rewards="math",
@@ -82,12 +88,12 @@ def test_s2_tokenizer_is_processing_class(parts: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_s3_a_responses_ground_truths_function_reads_the_gold_column(parts: dict[str, Any]) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
 
     data = parts["dataset"].rename_column("answer", "solution")
     trainer = GRPOTrainer(
         model=parts["model"],
-        args=GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4),
+        args=_config(parts),
         train_dataset=data,
         tokenizer=parts["tokenizer"],
         reward_fn=seed_reward_fn,
@@ -101,13 +107,13 @@ def test_s3_a_responses_ground_truths_function_reads_the_gold_column(parts: dict
 
 @pytest.mark.slow
 def test_s4_reward_model_is_scored_by_trl_beside_the_rewards(parts: dict[str, Any], tiny_model_path: Path) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
     from transformers import AutoModelForSequenceClassification
 
     rm = AutoModelForSequenceClassification.from_pretrained(tiny_model_path, num_labels=1)
     trainer = GRPOTrainer(
         model=parts["model"],
-        args=GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4),
+        args=_config(parts),
         train_dataset=parts["dataset"],
         tokenizer=parts["tokenizer"],
         reward_model=rm,
@@ -151,21 +157,21 @@ def test_s7_bf16_on_a_cpu(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_t1_trl_positional_order(parts: dict[str, Any]) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
 
-    args = GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4)
+    args = _config(parts)
     trainer = GRPOTrainer(parts["model"], ["math"], args, parts["dataset"], None, parts["tokenizer"])
     assert trainer.reward_func_names == ["math"] and trainer.processing_class is parts["tokenizer"]
 
 
 @pytest.mark.slow
 def test_t2_weights_live_in_the_composition(parts: dict[str, Any]) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
 
     def g(completions: list[Any], **kwargs: Any) -> list[float]:
         return [0.0] * len(completions)
 
-    args = GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4)
+    args = _config(parts)
     trainer = GRPOTrainer(
         model=parts["model"],
         args=args,
@@ -179,14 +185,14 @@ def test_t2_weights_live_in_the_composition(parts: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_u1_unsloth_style_objects_or_a_model_id(parts: dict[str, Any], tiny_model_path: Path) -> None:
-    from grpo_rewards_trainer import GRPOConfig, GRPOTrainer
+    from grpo_rewards_trainer import GRPOTrainer
     from peft import LoraConfig, PeftModel, get_peft_model
 
     # What FastLanguageModel.get_peft_model returns is a PeftModel: pass it as it is.
     peft_model = get_peft_model(
         parts["model"], LoraConfig(r=4, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     )
-    args = GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4)
+    args = _config(parts)
     trainer = GRPOTrainer(
         model=peft_model, args=args, train_dataset=parts["dataset"], tokenizer=parts["tokenizer"], rewards="math"
     )
@@ -196,7 +202,7 @@ def test_u1_unsloth_style_objects_or_a_model_id(parts: dict[str, Any], tiny_mode
         warnings.simplefilter("ignore", FutureWarning)
         trainer = GRPOTrainer(
             model=str(tiny_model_path),
-            args=GRPOConfig(output_dir=parts["out"], per_device_train_batch_size=8, num_generations=4),
+            args=_config(parts),
             train_dataset=parts["dataset"],
             rewards="math",
             backend="auto",
