@@ -429,3 +429,11 @@ def register_definition(definition: Any) -> None:
         _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
         _extra_plugins.append((_DefinitionPlugin(definition), name))
         reset_registry()
+
+
+def unregister_definition(definition: Any) -> None:
+    """Undo :func:`register_definition` (for tests that define rewards in a temporary module)."""
+    name = f"@reward {definition.module}.{definition.qualname}"
+    with _lock:
+        _extra_plugins[:] = [(p, n) for p, n in _extra_plugins if n != name]
+        reset_registry()

@@ -17,6 +17,7 @@ import pytest
 import grpo_rewards
 from grpo_rewards import ConfigError, Outcome, load_rewards
 from grpo_rewards.functions import calling_convention
+from grpo_rewards.plugins import unregister_definition
 from grpo_rewards.testing import FakeTrainerState, call_like_trl
 
 
@@ -142,23 +143,25 @@ def test_import_paths_and_names_that_do_not_resolve(spec: list[Any], message: st
 
 
 def test_import_paths_in_toml_with_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "my_rewards.py").write_text(
+    monkeypatch.delitem(sys.modules, "toml_rewards_under_test", raising=False)  # imported here, forgotten after
+    (tmp_path / "toml_rewards_under_test.py").write_text(
         "def long_enough(completions, **kw):\n    return [float(len(c) > 3) for c in completions]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "r.toml").write_text(
-        '[[rewards]]\nname = "my_rewards:long_enough"\nweight = 0.5\noutcomes = { error = 0.0 }\n'
+        '[[rewards]]\nname = "toml_rewards_under_test:long_enough"\nweight = 0.5\noutcomes = { error = 0.0 }\n'
     )
     rs = load_rewards(tmp_path / "r.toml")
     assert rs.names == ["long_enough"] and rs.reward_weights == [0.5]
     assert rs.score(["abcd", "ab"]).values["long_enough"] == [1.0, 0.0]
-    assert load_rewards(["my_rewards:long_enough:0.25"]).reward_weights == [0.25]
+    assert load_rewards(["toml_rewards_under_test:long_enough:0.25"]).reward_weights == [0.25]
     with pytest.raises(ConfigError, match="weight must be a number, got 'abc'"):
         load_rewards(["exact:abc"])
     missing = tmp_path / "bad.toml"
-    missing.write_text('[[rewards]]\nname = "my_rewards:nope"\n')
+    missing.write_text('[[rewards]]\nname = "toml_rewards_under_test:nope"\n')
     with pytest.raises(
-        ConfigError, match=rf"^{missing}: rewards\[0\]: reward 'my_rewards:nope': module 'my_rewards' has no"
+        ConfigError,
+        match=rf"^{missing}: rewards\[0\]: reward 'toml_rewards_under_test:nope': module 'toml_rewards_under_test' has no",
     ):
         load_rewards(missing)
 
@@ -195,12 +198,14 @@ def starts_with_answer(completion: str, answer: str, *, strip: bool = True) -> S
 
 
 def test_the_reward_decorator_registers_a_verifier_that_survives_a_fresh_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_installed_plugins: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, no_installed_plugins: None
 ) -> None:
     (tmp_path / "my_decorated.py").write_text(textwrap.dedent(MODULE))
     monkeypatch.syspath_prepend(str(tmp_path))
-    import my_decorated
+    monkeypatch.delitem(sys.modules, "my_decorated", raising=False)
+    import my_decorated  # registers mine.starts_with_answer, until the finalizer below
 
+    request.addfinalizer(lambda: unregister_definition(my_decorated.starts_with_answer))
     reg = grpo_rewards.get_registry()
     entry = reg.verifiers["mine.starts_with_answer"]
     assert entry.description == "1.0 when the completion starts with the gold answer."
@@ -231,3 +236,14 @@ def test_the_reward_decorator_registers_a_verifier_that_survives_a_fresh_process
     proc = subprocess.run([sys.executable, "-c", code, str(blob)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "{'mine.starts_with_answer': [1.0, 0.0], 'raw': [1.0, 0.0]}"
+
+
+def test_unregistering_a_definition_forgets_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "short_lived.py").write_text(textwrap.dedent(MODULE).replace("mine.", "short."))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "short_lived", raising=False)
+    import short_lived  # registers short.starts_with_answer
+
+    assert "short.starts_with_answer" in grpo_rewards.get_registry().verifiers
+    unregister_definition(short_lived.starts_with_answer)
+    assert "short.starts_with_answer" not in grpo_rewards.get_registry().verifiers
