@@ -26,6 +26,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"grpo-rewards {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log more (plugin loading, verifier warnings)")
+    p.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (repeatable), so that its @grpo_rewards.reward functions are registered, "
+        "e.g. --import my_pkg.rewards",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -213,6 +222,17 @@ def _fail_on_invalid(rows: Any) -> Any:
         yield r
 
 
+def _import_modules(names: Sequence[str]) -> None:
+    """``--import``: modules whose ``@grpo_rewards.reward`` functions register on import."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigError(f"--import {name}: {type(exc).__name__}: {exc}") from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``grpo-rewards`` console script; returns an exit status from
     :class:`grpo_rewards.exitcodes.ExitCode`."""
@@ -223,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
+        _import_modules(args.imports)
         if args.command == "list":
             return _cmd_list(args, sys.stdout)
         if args.command == "score":

@@ -342,6 +342,9 @@ def reward(
 
         rs = grpo_rewards.load_rewards(["mine.starts_with_answer", "format.think:0.2"])
 
+    The command line sees it once its module is imported:
+    ``grpo-rewards --import my_pkg.rewards list``.
+
     :param name: the registered name (dotted lowercase); default: the function's name.
     :param columns: dataset columns the function reads (checked before training).
     :param description: the line ``grpo-rewards list`` shows (default: the docstring's first line).

@@ -182,3 +182,25 @@ def test_completion_ids_column_is_passed_like_trl(tmp_path: Path) -> None:
     assert rows[0]["rewards"]["length.target"] == 1.0
     assert rows[1]["rewards"]["length.target"] < 1.0
     assert rows[0]["completion_ids"] == [1, 2, 3]
+
+
+def test_import_registers_decorated_rewards_for_list_and_score(tmp_path: Path) -> None:
+    (tmp_path / "cli_decorated.py").write_text(
+        "import grpo_rewards\n\n"
+        "@grpo_rewards.reward(name='mine.says_hi')\n"
+        "def says_hi(completion):\n"
+        '    """1.0 when the completion says hi."""\n'
+        "    return 'hi' in completion.lower()\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    listed = cli("--import", "cli_decorated", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "mine.says_hi" in listed.stdout and "1.0 when the completion says hi." in listed.stdout
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"completion": "Hi there"}\n{"completion": "bye"}\n')
+    scored = cli("--import", "cli_decorated", "score", str(rows), "-r", "mine.says_hi", "--no-progress", env=env)
+    assert scored.returncode == 0, scored.stderr
+    assert [r["outcomes"]["mine.says_hi"] for r in map(json.loads, scored.stdout.splitlines())] == ["correct", "wrong"]
+    bad = cli("--import", "no_such_module_here", "list", env=env)
+    assert bad.returncode == 2
+    assert "grpo-rewards list: error: --import no_such_module_here: ModuleNotFoundError" in bad.stderr

@@ -177,3 +177,12 @@ def test_overlong_max_length_is_the_trainers_max_completion_length(
                 rewards=[{"name": "length.overlong", "options": {"max_length": 100}}],
             )
     assert built[-1].verifier("length.overlong").max_length == 100  # the user's value stands, with the warning
+
+
+def test_a_reward_model_id_among_the_rewards_says_how_to_pass_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        GRPOTrainer(
+            model="tiny", args=_args(tmp_path), train_dataset=_data(answer=["1"]), rewards=["math", "org/rm-7b"]
+        )
+    assert "unknown verifier 'org/rm-7b'" in str(err.value)
+    assert "if 'org/rm-7b' is a reward model, load it and pass the object: reward_model=" in str(err.value)

@@ -21,7 +21,7 @@ from typing import Any
 
 from grpo_rewards import RewardSet
 from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
-from grpo_rewards.errors import ConfigError
+from grpo_rewards.errors import ConfigError, UnknownVerifierError
 from grpo_rewards.functions import GOLD_COLUMNS, calling_convention
 from grpo_rewards.plugins import get_registry
 
@@ -129,9 +129,18 @@ def build_rewards(
         )
     rs = None
     if others:
-        spec = parse_reward_spec(others, source="rewards")
-        comps = [_mirrored(_with_gold_column(c, gold_column, columns), settings) for c in spec.components]
-        rs = RewardSet(RewardSpec(tuple(comps), spec.source))
+        try:
+            spec = parse_reward_spec(others, source="rewards")
+            comps = [_mirrored(_with_gold_column(c, gold_column, columns), settings) for c in spec.components]
+            rs = RewardSet(RewardSpec(tuple(comps), spec.source))
+        except UnknownVerifierError as exc:
+            ids = [i for i in others if isinstance(i, str) and "/" in i and not i.endswith(".toml")]
+            if not ids:
+                raise
+            raise UnknownVerifierError(
+                f"{exc} A string in rewards is a reward spec; if {ids[0]!r} is a reward model, load it and pass "
+                "the object: reward_model=AutoModelForSequenceClassification.from_pretrained(..., num_labels=1)"
+            ) from None
         if columns is not None:
             rs.check_columns(list(columns))
     funcs = [*(rs.reward_funcs if rs else []), *models]
