@@ -184,7 +184,9 @@ def test_t2_weights_live_in_the_composition(parts: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_u1_unsloth_style_objects_or_a_model_id(parts: dict[str, Any], tiny_model_path: Path) -> None:
+def test_u1_unsloth_style_objects_or_a_model_id(
+    parts: dict[str, Any], tiny_model_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from grpo_rewards_trainer import GRPOTrainer
     from peft import LoraConfig, PeftModel, get_peft_model
 
@@ -198,7 +200,7 @@ def test_u1_unsloth_style_objects_or_a_model_id(parts: dict[str, Any], tiny_mode
     )
     assert isinstance(trainer.model, PeftModel)
     # Or a model id / directory, loaded by the backend that works here (transformers + PEFT on a CPU).
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), caplog.at_level("INFO", logger="grpo_rewards_trainer"):
         warnings.simplefilter("ignore", FutureWarning)
         trainer = GRPOTrainer(
             model=str(tiny_model_path),
@@ -209,6 +211,8 @@ def test_u1_unsloth_style_objects_or_a_model_id(parts: dict[str, Any], tiny_mode
             model_options={"lora": {"r": 4, "target_modules": ["q_proj", "v_proj"]}},
         )
     assert trainer.backend["name"] == "transformers" and isinstance(trainer.model, PeftModel)
+    backend_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("backend: ")]
+    assert backend_lines == [f"backend: transformers ({trainer.backend['reason']})"]
 
 
 # The reward functions of Unsloth's GRPO notebooks (Qwen2.5 (3B) GRPO), in their shape: XML tags
