@@ -48,17 +48,20 @@ def _jsonl(path: Path) -> Iterator[tuple[str, Any, str | None]]:
             where = f"{path}:{lineno}"
             if not line.strip():
                 continue
+            # Without its line break: a line that ends too early would otherwise fail at the break,
+            # which json reports as line 2, column 1, instead of at the column where the line ends.
+            text = line.rstrip("\r\n")
             try:
-                yield where, json.loads(line), None
+                yield where, json.loads(text), None
             except json.JSONDecodeError as exc:
-                yield where, {"_raw": line.rstrip("\n")}, f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"
+                yield where, {"_raw": text}, f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"
 
 
 def _json(path: Path) -> Iterator[tuple[str, Any, str | None]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from exc
     if not isinstance(data, list):
         raise InputError(f"{path}: a .json input must hold a list of row objects")
     for i, row in enumerate(data):
