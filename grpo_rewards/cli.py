@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -138,8 +137,11 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import contextlib
+
     from grpo_rewards.composition import parse_reward_spec
     from grpo_rewards.inputs import count_rows, read_rows
+    from grpo_rewards.output_files import open_output
     from grpo_rewards.rewardset import RewardSet
     from grpo_rewards.scoring import ScoreSummary, format_summary, score_rows
 
@@ -167,11 +169,10 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rows = _fail_on_invalid(rows)
     total = count_rows(args.input)
     summary = ScoreSummary(rs.names, rs.reward_weights)
-    # Write to a temporary file and rename on success: a failed run leaves no half-written output.
-    tmp = args.output.with_name(args.output.name + ".partial") if args.output else None
-    fh: TextIO = tmp.open("w", encoding="utf-8") if tmp else out
+    # -o: rows go to a temporary file that replaces the target only once every row is written, so a
+    # failed run leaves the old output; /dev/null, a FIFO or a terminal is written straight through.
+    output = open_output(args.output) if args.output else contextlib.nullcontext(out)
     progress = None
-    ok = False
     try:
         if not args.no_progress:
             from tqdm import tqdm
@@ -184,29 +185,23 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 disable=False if args.progress else None,  # None: only on a terminal
                 mininterval=0.5,
             )
-        for row in score_rows(
-            rs,
-            rows,
-            completion_column=args.completion_column,
-            prompt_column=args.prompt_column,
-            completion_ids_column=args.completion_ids_column,
-            batch_size=args.batch_size,
-            details=not args.no_details,
-            summary=summary,
-        ):
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            if progress is not None:
-                progress.update(1)
-        ok = True
+        with output as fh:
+            for row in score_rows(
+                rs,
+                rows,
+                completion_column=args.completion_column,
+                prompt_column=args.prompt_column,
+                completion_ids_column=args.completion_ids_column,
+                batch_size=args.batch_size,
+                details=not args.no_details,
+                summary=summary,
+            ):
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+                if progress is not None:
+                    progress.update(1)
     finally:
         if progress is not None:
             progress.close()
-        if tmp is not None:
-            fh.close()
-            if ok:
-                os.replace(tmp, args.output)
-            else:
-                tmp.unlink(missing_ok=True)
         rs.close()
     report = err if fh is out else out
     report.write(format_summary(summary) + "\n")
