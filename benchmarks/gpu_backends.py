@@ -587,10 +587,11 @@ def format_table(report: Mapping[str, Any]) -> str:
 
 
 def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    from grpo_rewards.output_files import open_output
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    tmp.replace(path)
+    with open_output(path) as f:  # atomic for a file; /dev/null or a FIFO is written straight through
+        f.write(json.dumps(report, indent=2) + "\n")
 
 
 def _device() -> dict[str, Any]:

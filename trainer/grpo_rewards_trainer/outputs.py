@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.output_files import open_output
+
 __all__ = [
     "CompletionsWriter",
     "MetricsWriter",
@@ -50,9 +52,10 @@ def plugins_info() -> list[dict[str, Any]]:
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write ``data`` as indented JSON, replacing a regular file atomically (a symbolic link stays a
+    link; ``/dev/null`` or a FIFO is written straight through: :func:`grpo_rewards.output_files.open_output`)."""
+    with open_output(path) as f:
+        f.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _clean(value: Any) -> Any:
@@ -68,15 +71,20 @@ class _JsonlWriter:
         self.path = path
 
     def clear(self) -> None:
-        """Start afresh (a new run in the same output directory)."""
-        if self.path.exists():
-            self.path.unlink()
+        """Start afresh (a new run in the same output directory): an old file is emptied."""
+        self._rewrite([])
 
     def truncate_after(self, step: int) -> None:
-        if not self.path.exists():
+        """Drop the rows of the steps after ``step`` (a run resumed from that step's checkpoint)."""
+        if self.path.is_file():
+            self._rewrite([r for r in read_metrics(self.path) if int(r.get("step", 0)) <= step])
+
+    def _rewrite(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        # Only a regular file (or a symbolic link to one, which stays a link) holds rows to rewrite;
+        # /dev/null or a FIFO is left alone. The new rows replace the old atomically.
+        if not self.path.is_file():
             return
-        rows = [r for r in read_metrics(self.path) if int(r.get("step", 0)) <= step]
-        with self.path.open("w", encoding="utf-8") as f:
+        with open_output(self.path) as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
 
