@@ -180,7 +180,7 @@ class MultipleChoice(Verifier):
         if letter not in self.letters:
             return Score.wrong(f"{letter} is not one of the options {self.letters}", answer=letter)
         if letter == gold:
-            return Score.correct(f"{letter} ({how})", answer=letter)
+            return Score.correct(f"expected {gold}, got {letter} ({how})", answer=letter)
         return Score.wrong(f"expected {gold}, got {letter} ({how})", answer=letter)
 
 

@@ -107,9 +107,10 @@ class ExactMatch(Verifier):
     def score(self, sample: Sample) -> Score:
         raw = sample.column(self.column)
         try:
-            golds = [self.normalize(g) for g in self._golds(raw)]
+            raw_golds = self._golds(raw)
         except ValueError as exc:
             return Score.bad_reference(str(exc))
+        golds = [self.normalize(g) for g in raw_golds]
         if not any(golds):
             return Score.bad_reference(f"empty gold answer in column {self.column!r}")
         answer = extract_answer(sample.completion, tag=self.tag, extract=self.extract, same=self.normalize)
@@ -121,7 +122,9 @@ class ExactMatch(Verifier):
                 return Score.no_answer(f"empty <{self.tag}> block")
             return Score.no_answer(f"no <{self.tag}> block" if self.extract == "tag" else "empty answer")
         if got in golds:
-            return Score.correct(answer=got)
+            # The texts as written, so that the detail shows what the normalization forgave.
+            expected = raw_golds[golds.index(got)].strip()
+            return Score.correct(f"expected {expected[:80]!r}, got {answer.text.strip()[:80]!r}", answer=got)
         return Score.wrong(f"expected {golds[0]!r}, got {got[:80]!r}", answer=got[:200])
 
 

@@ -281,9 +281,9 @@ class MathVerifier(Verifier):
 
     def _to_score(self, pred: str, golds: list[str], verdicts: list[Verdict], extraction: Any) -> Score:
         info = {"answer": pred[:200], "method": extraction.method}
-        for outcome, _detail, path in verdicts:
+        for gold, (outcome, _detail, path) in zip(golds, verdicts, strict=True):
             if outcome == "correct":
-                return Score.correct(path=path, **info)
+                return Score.correct(f"{pred[:80]} == {gold[:80]}", path=path, **info)
         usable = [v for v in verdicts if v[0] != "bad_reference"] or verdicts
         outcome, detail, path = usable[0]
         if extraction.parts:
