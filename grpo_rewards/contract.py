@@ -175,6 +175,11 @@ class Verifier:
     """One line shown by ``grpo-rewards list``."""
     depends_on_scores: ClassVar[bool] = False
     """True when the verifier reads ``Sample.scores`` of another component (set via options)."""
+    outcomes: ClassVar[tuple[Outcome, ...]] = ()
+    """The outcomes this verifier returns, shown by ``grpo-rewards list NAME``; empty: not declared.
+    Any component can also end ``error`` (the verifier raised), ``skipped`` (a closed gate) or
+    ``bad_reference`` (a row lacks a column it reads): list those only when the verifier's own code
+    returns them."""
 
     def required_columns(self) -> list[str]:
         """Dataset columns this verifier reads, so that trainers can check a dataset up front."""

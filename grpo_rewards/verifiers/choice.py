@@ -7,7 +7,7 @@ import string
 from typing import Any
 
 from grpo_rewards.answers import EXTRACT_MODES, extract_answer
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 
 __all__ = ["MultipleChoice", "find_choice"]
@@ -123,6 +123,7 @@ class MultipleChoice(Verifier):
 
     name = "choice"
     description = "Multiple-choice letter (A-J, '(C)', 'C)', 'The answer is C'); hedging scores wrong"
+    outcomes = (Outcome.CORRECT, Outcome.WRONG, Outcome.NO_ANSWER, Outcome.BAD_REFERENCE)
 
     def __init__(
         self,

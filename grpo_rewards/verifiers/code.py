@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grpo_rewards.answers import strip_think
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Opaque
@@ -244,6 +244,15 @@ class CodeVerifier(Verifier):
 
     name = "code"
     description = "Runs the completion's code block against assert/stdio/call tests in an isolated sandbox"
+    outcomes = (
+        Outcome.CORRECT,
+        Outcome.PARTIAL,
+        Outcome.WRONG,
+        Outcome.NO_ANSWER,
+        Outcome.TIMEOUT,
+        Outcome.BAD_REFERENCE,
+        Outcome.ERROR,
+    )
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from grpo_rewards.answers import EXTRACT_MODES, extract_answer
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 
 __all__ = ["ExactMatch"]
@@ -43,6 +43,7 @@ class ExactMatch(Verifier):
 
     name = "exact"
     description = "Normalized exact string match against the gold answer(s); no substring credit"
+    outcomes = (Outcome.CORRECT, Outcome.WRONG, Outcome.NO_ANSWER, Outcome.BAD_REFERENCE)
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from typing import Any
 import regex
 
 from grpo_rewards.answers import fenced_blocks, strip_think, tag_blocks
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 
 __all__ = ["FormatTags", "FormatThink", "FormatRegex", "FormatJSON"]
@@ -58,6 +58,8 @@ def _prompt_tail(prompt: Any) -> str:
 
 class _TagStructure(Verifier):
     """Shared engine of ``format.tags`` and ``format.think`` (not registered itself)."""
+
+    outcomes = (Outcome.CORRECT, Outcome.PARTIAL, Outcome.WRONG, Outcome.NO_ANSWER)
 
     def _setup(self, sections: list[TagPair], mode: str, prefilled: bool | str, trailing: str) -> None:
         if mode not in _MODES:
@@ -263,6 +265,7 @@ class FormatRegex(Verifier):
 
     name = "format.regex"
     description = "Completion matches a user regular expression (full, match or search; time-limited)"
+    outcomes = (Outcome.CORRECT, Outcome.WRONG, Outcome.TIMEOUT)
 
     def __init__(
         self,
@@ -366,6 +369,7 @@ class FormatJSON(Verifier):
 
     name = "format.json"
     description = "Answer is valid JSON, optionally against a JSON Schema (jsonschema)"
+    outcomes = (Outcome.CORRECT, Outcome.WRONG, Outcome.NO_ANSWER, Outcome.UNPARSEABLE)
 
     def __init__(self, *, schema: Any = None, extract: str = "auto", tag: str = "answer") -> None:
         if extract not in ("auto", "tag", "fenced", "full"):

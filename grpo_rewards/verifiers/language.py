@@ -12,7 +12,7 @@ from typing import Any
 import regex
 
 from grpo_rewards.answers import extract_answer, strip_think
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._text import words
 
@@ -113,6 +113,7 @@ class LanguageConsistency(Verifier):
 
     name = "language"
     description = "Fraction of words in the expected language/script (DeepSeek-R1 language consistency)"
+    outcomes = (Outcome.SCORED, Outcome.NO_ANSWER, Outcome.SKIPPED)
 
     def __init__(
         self,

@@ -93,6 +93,7 @@ class OverlongPenalty(_Measured):
 
     name = "length.overlong"
     description = "DAPO soft overlong punishment: 0 up to max-cache, linear to -1 at max (tokens)"
+    outcomes = (Outcome.SCORED,)
 
     def __init__(
         self,
@@ -175,6 +176,7 @@ class CosineLength(_Measured):
 
     name = "length.cosine"
     description = "Cosine length reward conditioned on another component's correctness (Yeo et al. 2025)"
+    outcomes = (Outcome.SCORED, Outcome.SKIPPED)
     depends_on_scores = True
 
     def __init__(
@@ -266,6 +268,7 @@ class GroupLength(_Measured):
 
     name = "length.group"
     description = "Kimi k1.5 group-relative length reward: shortest correct +0.5, longest -0.5"
+    outcomes = (Outcome.SCORED, Outcome.SKIPPED)
     depends_on_scores = True
 
     def __init__(self, *, correctness: str = "math", unit: str = "auto", tokenizer: Any = None) -> None:
@@ -331,6 +334,7 @@ class TargetLength(_Measured):
 
     name = "length.target"
     description = "1.0 inside a target length band, linear falloff outside; padding with repeats does not count"
+    outcomes = (Outcome.SCORED, Outcome.BAD_REFERENCE)
 
     def __init__(
         self,

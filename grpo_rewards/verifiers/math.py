@@ -79,6 +79,15 @@ class MathVerifier(Verifier):
     description = (
         "Math answer equivalence (boxed/#### / tags; numbers, LaTeX, sympy) with hard timeouts; hedges score wrong"
     )
+    outcomes = (
+        Outcome.CORRECT,
+        Outcome.WRONG,
+        Outcome.NO_ANSWER,
+        Outcome.UNPARSEABLE,
+        Outcome.BAD_REFERENCE,
+        Outcome.TIMEOUT,
+        Outcome.ERROR,
+    )
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from grpo_rewards.contract import Sample, Score, Verifier
+from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._text import encode, load_tokenizer, repeated_fraction, words
 
@@ -33,6 +33,7 @@ class RepetitionPenalty(Verifier):
 
     name = "repetition"
     description = "N-gram repetition penalty (words incl. CJK, or tokens); 0 to max_penalty"
+    outcomes = (Outcome.SCORED,)
 
     def __init__(
         self,
