@@ -13,7 +13,7 @@ $PIP install -q --upgrade pip
 # installed before it would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
 $PIP install -q -e ".[all]"
-# The plugins under plugins/ are installed from their folders, as a user installs them from PyPI.
+# The plugins under plugins/ are installed from their folders, as a user installs them (not on PyPI).
 $PIP install -q "plugins/grpo-rewards-reasoning-gym[test]" "plugins/grpo-rewards-judge[reward-model,test]"
 
 # Unsloth pulls its own torch (2.14.1, a CUDA build of about 6 GB), so it lives in a venv of its
