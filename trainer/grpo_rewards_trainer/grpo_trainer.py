@@ -45,6 +45,13 @@ from grpo_rewards_trainer.outputs import (
     write_json,
 )
 from grpo_rewards_trainer.reward_args import TrainerRewards, build_rewards
+from grpo_rewards_trainer.reward_hacking import (
+    FORMAT_SHARE,
+    LENGTH_CORR,
+    format_components,
+    format_share,
+    length_correlation,
+)
 
 __all__ = ["GRPOTrainer"]
 
@@ -300,6 +307,7 @@ class GRPOTrainer(trl.GRPOTrainer):
         # TRL 1.16: returns the rewards of every process's completions (gathered); this process's
         # rows are its slice of them, in order.
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._log_hacking_signals(rewards, completion_ids_list)
         if self._record and self.accelerator.is_main_process and self._save_artifacts:
             start = self.accelerator.process_index * len(prompts)
             local = rewards[start : start + len(prompts)].detach().cpu().tolist()
@@ -313,6 +321,33 @@ class GRPOTrainer(trl.GRPOTrainer):
                 rewards=local,
             )
         return rewards
+
+    def _log_hacking_signals(self, rewards_per_func: Any, completion_ids_list: Sequence[Sequence[int]]) -> None:
+        """Log ``hacking/format_share`` and ``hacking/length_corr`` for this batch
+        (:mod:`grpo_rewards_trainer.reward_hacking`)."""
+        import torch
+
+        mode = "train" if self.model is not None and self.model.training else "eval"
+        # The rewards are gathered (every process's completions); the lengths are this process's,
+        # so they are gathered too, in the same order. Every process calls this (gather is collective).
+        lengths = torch.tensor([len(ids) for ids in completion_ids_list], dtype=torch.float32)
+        lengths = self.accelerator.gather(lengths.to(rewards_per_func.device)).cpu().tolist()
+        rows = rewards_per_func.detach().float().cpu().tolist()
+        weights = self.reward_weights.detach().cpu().tolist()
+        names = list(self.reward_func_names)
+        formats = set(format_components(self.rewards.components)) if self.rewards is not None else set()
+        values = {
+            FORMAT_SHARE: format_share(rows, weights, [n in formats for n in names]),
+            LENGTH_CORR: length_correlation(rows, weights, lengths) if len(lengths) == len(rows) else None,
+        }
+        # TRL 1.16 (trl/trainer/grpo_trainer.py): `self._metrics[mode][name]` holds one value per batch;
+        # `log()` averages each list over the logging step (NaN left out) and passes it to every
+        # `report_to` tracker and on_log callback (metrics.jsonl). `_log_metric`, the `log_metric`
+        # kwarg of reward functions, feeds the same lists after averaging across processes; these
+        # values are computed from gathered data, identical on every process, so they go in directly.
+        for name, value in values.items():
+            if value is not None:
+                self._metrics[mode][name].append(value)
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
         """Train (TRL's ``train``), then write the model and the run's artifacts."""
@@ -342,7 +377,8 @@ class GRPOTrainer(trl.GRPOTrainer):
     def _finish(self, result: Any, out: Path) -> None:
         rows = read_metrics(self._metrics_writer.path) if self._metrics_writer.path.exists() else []
         if rows and self._plot:
-            plot_rewards(rows, out / "rewards.png", title=f"GRPO rewards ({self.backend['name']})")
+            heldout = (self.run_info.get("heldout") or {}).get("curve")
+            plot_rewards(rows, out / "rewards.png", title=f"GRPO rewards ({self.backend['name']})", heldout=heldout)
         self.run_info.update(
             finished=True,
             train_metrics=dict(result.metrics),

@@ -8,15 +8,20 @@ import platform
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grpo_rewards.output_files import open_output
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "CompletionsWriter",
     "MetricsWriter",
     "read_metrics",
     "plot_rewards",
+    "PANEL_TITLES",
+    "TROUBLE_OUTCOMES",
     "versions",
     "plugins_info",
     "reward_trend",
@@ -157,42 +162,132 @@ def reward_trend(rows: Sequence[Mapping[str, Any]], key: str = "reward") -> dict
     }
 
 
-def plot_rewards(rows: Sequence[Mapping[str, Any]], path: Path, title: str = "GRPO rewards") -> Path:
-    """Draw the total reward (with its std band) and each component's mean over steps."""
+# Outcomes that mean a component gave no usable signal, or that something went wrong in scoring:
+# the rates worth watching over a run (correct, wrong, partial, scored and skipped are its normal course).
+TROUBLE_OUTCOMES = ("no_answer", "unparseable", "bad_reference", "timeout", "error")
+PANEL_TITLES = ("Rewards", "Outcome rates", "Held-out accuracy", "Signs of reward hacking")
+
+
+def _series(rows: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    return [float("nan") if r.get(key) is None else float(r[key]) for r in rows]
+
+
+def _outcome_series(rows: Sequence[Mapping[str, Any]], name: str, outcome: str) -> list[float]:
+    """A rate per row; 0 where the row has other outcome rates of the component but not this one
+    (the reward library logs the outcomes it has seen so far)."""
+    key, prefix = f"outcomes/{name}/{outcome}", f"outcomes/{name}/"
+    out = []
+    for r in rows:
+        if r.get(key) is not None:
+            out.append(float(r[key]))
+        else:
+            out.append(0.0 if any(k.startswith(prefix) for k in r) else float("nan"))
+    return out
+
+
+def _component_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    names = {
+        k[len("rewards/") : -len("/mean")] for r in rows for k in r if k.startswith("rewards/") and k.endswith("/mean")
+    }
+    return sorted(names)
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.4", wrap=True)
+
+
+def plot_rewards(
+    rows: Sequence[Mapping[str, Any]],
+    path: Path,
+    title: str = "GRPO rewards",
+    heldout: Sequence[Sequence[float]] | None = None,
+) -> Figure:
+    """Draw ``rewards.png`` from the rows of ``metrics.jsonl``, in four panels (:data:`PANEL_TITLES`):
+
+    - **Rewards**: the total (``reward``, with its ``reward_std`` band) and each component's mean
+      (``rewards/<name>/mean``);
+    - **Outcome rates**: per component, the share of the batch with each outcome of
+      :data:`TROUBLE_OUTCOMES` that occurs in the run (``outcomes/<name>/<outcome>``);
+    - **Held-out accuracy**: ``heldout``, ``(step, accuracy)`` points, or a note that there was no
+      held-out evaluation;
+    - **Signs of reward hacking**: ``hacking/format_share`` and ``hacking/length_corr``
+      (:mod:`grpo_rewards_trainer.reward_hacking`).
+
+    :returns: the figure, closed (its axes keep their titles, lines and labels for inspection).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     steps = [r["step"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    total = [r.get("reward") for r in rows]
-    ax.plot(
-        steps, [float("nan") if v is None else v for v in total], color="black", linewidth=2, label="reward (total)"
-    )
-    std = [r.get("reward_std") for r in rows]
-    if all(v is not None for v in total + std):
-        lo = [t - s for t, s in zip(total, std, strict=True)]  # type: ignore[operator]
-        hi = [t + s for t, s in zip(total, std, strict=True)]  # type: ignore[operator]
-        ax.fill_between(steps, lo, hi, color="black", alpha=0.08, label="± reward_std")
-    names = sorted(
-        {
-            k[len("rewards/") : -len("/mean")]
-            for r in rows
-            for k in r
-            if k.startswith("rewards/") and k.endswith("/mean")
-        }
-    )
-    for name in names:
-        key = f"rewards/{name}/mean"
-        ys = [float("nan") if r.get(key) is None else r[key] for r in rows]
-        ax.plot(steps, ys, linewidth=1.2, label=name)
-    ax.set_xlabel("step")
-    ax.set_ylabel("mean reward")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), dpi=100)
+    ax_rewards, ax_outcomes, ax_heldout, ax_hacking = axes.flat
+    for ax, panel in zip(axes.flat, PANEL_TITLES, strict=True):
+        ax.set_title(panel, fontsize=11)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+
+    # Rewards
+    total = _series(rows, "reward")
+    ax_rewards.plot(steps, total, color="black", linewidth=2, label="reward (total)")
+    std = _series(rows, "reward_std")
+    if not any(math.isnan(v) for v in total + std):
+        lo = [t - s for t, s in zip(total, std, strict=True)]
+        hi = [t + s for t, s in zip(total, std, strict=True)]
+        ax_rewards.fill_between(steps, lo, hi, color="black", alpha=0.08, label="± reward_std")
+    for name in _component_names(rows):
+        ax_rewards.plot(steps, _series(rows, f"rewards/{name}/mean"), linewidth=1.2, label=name)
+    ax_rewards.set_ylabel("mean reward")
+    ax_rewards.legend(loc="best", fontsize=8)
+
+    # Outcome rates
+    logged = any(k.startswith("outcomes/") for r in rows for k in r)
+    drawn = 0
+    for name in _component_names(rows):
+        for outcome in TROUBLE_OUTCOMES:
+            ys = _outcome_series(rows, name, outcome)
+            if any(v > 0 for v in ys if not math.isnan(v)):
+                ax_outcomes.plot(steps, ys, linewidth=1.2, label=f"{name}: {outcome}")
+                drawn += 1
+    ax_outcomes.set_ylabel("share of the batch")
+    ax_outcomes.set_ylim(-0.02, 1.02)
+    if drawn:
+        ax_outcomes.legend(loc="best", fontsize=8)
+    else:
+        _note(
+            ax_outcomes,
+            f"no {', '.join(TROUBLE_OUTCOMES)} outcomes" if logged else "no outcome rates logged",
+        )
+
+    # Held-out accuracy
+    points = [(float(p[0]), float(p[1])) for p in heldout or []]
+    ax_heldout.set_ylabel("accuracy")
+    ax_heldout.set_ylim(-0.02, 1.02)
+    if points:
+        ax_heldout.plot([p[0] for p in points], [p[1] for p in points], marker="o", label="held-out accuracy")
+        ax_heldout.legend(loc="best", fontsize=8)
+    else:
+        _note(ax_heldout, "no held-out evaluation")
+
+    # Signs of reward hacking
+    from grpo_rewards_trainer.reward_hacking import FORMAT_SHARE, LENGTH_CORR
+
+    hacking = {FORMAT_SHARE: "format-only share of the reward", LENGTH_CORR: "reward-length correlation"}
+    drawn = 0
+    for key, label in hacking.items():
+        if any(key in r for r in rows):
+            ax_hacking.plot(steps, _series(rows, key), linewidth=1.2, label=label)
+            drawn += 1
+    ax_hacking.axhline(0.0, color="0.5", linewidth=0.8)
+    ax_hacking.set_ylim(-1.05, 1.05)
+    if drawn:
+        ax_hacking.legend(loc="best", fontsize=8)
+    else:
+        _note(ax_hacking, "no hacking signals logged")
+
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return path
+    return fig
