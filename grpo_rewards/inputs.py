@@ -11,7 +11,7 @@ from typing import Any
 
 from grpo_rewards.errors import InputError
 
-__all__ = ["InputRow", "read_rows", "count_rows", "SUPPORTED_SUFFIXES"]
+__all__ = ["InputRow", "read_rows", "count_rows", "scan_columns", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
@@ -107,6 +107,35 @@ def _rows(source: Iterator[tuple[str, Any, str | None]], completion_column: str)
         if error is None:
             error = _check_row(data, where, completion_column)
         yield InputRow(where, data if isinstance(data, dict) else {"_raw": data}, error)
+
+
+def scan_columns(path: str | Path) -> set[str] | None:
+    """The columns that any row of ``path`` has, found without holding the rows: the header of a
+    CSV file, the schema of a Parquet file, the keys of every object of a JSONL file (one more
+    streaming pass, a line at a time). ``None`` for a ``.json`` file: it is one document, which the
+    rows being read already hold in memory, so the caller reads on from them instead of parsing
+    the file a second time."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        with p.open("r", encoding="utf-8", newline="") as fh:
+            return set(next(csv.reader(fh), []))
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return set(pq.read_schema(p).names)
+    if suffix == ".jsonl":
+        columns: set[str] = set()
+        with p.open("r", encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    data = json.loads(line) if line.strip() else None
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict):
+                    columns.update(data)
+        return columns
+    return None
 
 
 def count_rows(path: str | Path) -> int | None:

@@ -402,6 +402,9 @@ class RewardSet:
         key = (comp.name, type(exc).__name__)
         if key not in self._warned:
             self._warned.add(key)
+            # A row without a column is the data's doing, and the message says all: the traceback
+            # only at debug level (grpo-rewards --debug). A verifier that raised gets it always.
+            quiet = isinstance(exc, MissingColumnError) and not log.isEnabledFor(logging.DEBUG)
             log.warning(
                 "reward %r: %s: %s (scored as %s; further %s from this reward are not logged again)",
                 comp.name,
@@ -409,7 +412,7 @@ class RewardSet:
                 exc,
                 "bad_reference" if isinstance(exc, MissingColumnError) else "error",
                 type(exc).__name__,
-                exc_info=(type(exc), exc, exc.__traceback__),
+                exc_info=None if quiet else (type(exc), exc, exc.__traceback__),
             )
 
     @staticmethod

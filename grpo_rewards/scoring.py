@@ -27,6 +27,8 @@ class ScoreSummary:
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     total_sum: float = 0.0
     total_count: int = 0
+    without: Counter[str] = field(default_factory=Counter)
+    """Per column that a component reads: the rows that lack it (or hold null), scored ``bad_reference``."""
 
     def add(self, name: str, value: float | None, outcome: str) -> None:
         self.outcomes.setdefault(name, Counter())[outcome] += 1
@@ -78,6 +80,7 @@ def score_rows(
     """
     if summary is None:
         summary = ScoreSummary(reward_set.names, reward_set.reward_weights)
+    needed = sorted({c for cols in reward_set.required_columns().values() for c in cols})
     for chunk in _chunks(rows, batch_size, prompt_column):
         valid = [r for r in chunk if r.error is None]
         result = None
@@ -103,6 +106,9 @@ def score_rows(
                 yield {**r.data, "invalid": r.error, "reward": None, "rewards": {}, "outcomes": {}}
                 continue
             assert result is not None
+            for c in needed:
+                if r.data.get(c) is None:
+                    summary.without[c] += 1
             out = dict(r.data)
             out["reward"] = result.totals[j]
             out["rewards"] = {n: result.values[n][j] for n in reward_set.names}
@@ -154,4 +160,6 @@ def format_summary(summary: ScoreSummary) -> str:
     text += f"\n{summary.rows} rows scored"
     if summary.invalid:
         text += f", {summary.invalid} invalid (marked 'invalid' in the output)"
+    for column, n in sorted(summary.without.items()):
+        text += f"\n{n} {'row' if n == 1 else 'rows'} without {column!r} (bad_reference)"
     return text
