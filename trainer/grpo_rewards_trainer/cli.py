@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output.dir")
     p.add_argument("-o", "--output-dir", help="shorthand for --set output.dir=PATH")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors from grpo-train")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors from grpo-train (no per-step lines)"
+    )
     return p
 
 
@@ -67,9 +69,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             print(dumps(config))
             return ExitCode.OK
+        from grpo_rewards_trainer.backend import activate, choose_backend
+
+        # Unsloth, when it is the backend, before quiet_third_party imports transformers.
+        activate(choose_backend(config["backend"]))
+        from grpo_rewards_trainer.console import PROGRESS_LOGGER, quiet_third_party
         from grpo_rewards_trainer.run import train
 
-        result = train(config, resume=args.resume)
+        progress = logging.getLogger(PROGRESS_LOGGER)
+        level = progress.level
+        if args.quiet:
+            progress.setLevel(logging.WARNING)
+        try:
+            with quiet_third_party():
+                result = train(config, resume=args.resume)
+        finally:
+            progress.setLevel(level)
     except GrpoRewardsError as exc:
         print(f"grpo-train: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)

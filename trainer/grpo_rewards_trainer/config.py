@@ -26,8 +26,10 @@ import copy
 import dataclasses
 import difflib
 import json
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,23 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "unsloth", "transformers")
+
+
+def _checkpointing_key() -> str:
+    """The ``TrainingArguments`` name of activation (gradient) checkpointing: transformers 5.23
+    renamed ``gradient_checkpointing`` to ``activation_checkpointing`` (the old name warns with a
+    FutureWarning until v6); older versions know only the old name. Read from the installed
+    version, so that loading a config does not import transformers."""
+    try:
+        found = re.match(r"(\d+)\.(\d+)", metadata.version("transformers"))
+    except metadata.PackageNotFoundError:
+        found = None
+    new = found is not None and (int(found[1]), int(found[2])) >= (5, 23)
+    return "activation_checkpointing" if new else "gradient_checkpointing"
+
+
+CHECKPOINTING_KEY = _checkpointing_key()
+_CHECKPOINTING_NAMES = {"activation_checkpointing", "gradient_checkpointing"}
 
 # fmt: off
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -103,7 +122,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "max_completion_length": 32,
         "temperature": 1.0,
         "beta": 0.0,
-        "gradient_checkpointing": False,  # TRL's default is True; the tiny model does not need it
+        CHECKPOINTING_KEY: False,         # TRL's default is True; the tiny model does not need it
         "logging_steps": 1,
         "save_strategy": "steps",
         "save_steps": 20,
@@ -238,6 +257,7 @@ def resolve_config(
     user = dict(user or {})
     _check(user, DEFAULT_CONFIG, (), source)
     merged = _merge(DEFAULT_CONFIG, user)
+    over: dict[str, Any] = {}
     if overrides:
         over = apply_overrides({}, overrides)
         _check(over, DEFAULT_CONFIG, (), "--set")
@@ -250,6 +270,10 @@ def resolve_config(
         raise ConfigError(f"{source}: backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if not isinstance(merged["grpo"], Mapping):
         raise ConfigError(f"{source}: 'grpo' must be a table")
+    # Checkpointing has two names (CHECKPOINTING_KEY): one the user gave wins over the default's.
+    given = {k for d in (user, over) if isinstance(d.get("grpo"), Mapping) for k in d["grpo"]}
+    if given & _CHECKPOINTING_NAMES and CHECKPOINTING_KEY not in given:
+        merged["grpo"] = {k: v for k, v in merged["grpo"].items() if k != CHECKPOINTING_KEY}
     for key in ("rename", "source_options"):
         if not isinstance(merged["dataset"][key], Mapping):
             raise ConfigError(f"{source}: 'dataset.{key}' must be a table")

@@ -21,6 +21,7 @@ argument under three names. Giving two names of one argument is an error.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -248,6 +249,7 @@ class GRPOTrainer(trl.GRPOTrainer):
         if self._save_artifacts:
             callbacks.insert(0, _MetricsCallback(self._metrics_writer))
         super().__init__(model=model, reward_funcs=rewards.reward_funcs, args=args_obj, callbacks=callbacks, **a)
+        self._use_console_progress()
         self.run_info: dict[str, Any] = {
             "command": "GRPOTrainer",
             "backend": backend_info,
@@ -300,6 +302,34 @@ class GRPOTrainer(trl.GRPOTrainer):
         ]
         comps += [{"name": type(m).__name__, "reward_model": True, "weight": 1.0} for m in rewards.models]
         return {"components": comps, "required_columns": rs.required_columns() if rs else {}}
+
+    def _use_console_progress(self) -> None:
+        """transformers' ProgressCallback (or PrinterCallback under disable_tqdm) prints every logs
+        dict, ~1,500 characters a step for GRPO; ConsoleProgress keeps the bar and prints one short
+        line. A user's own subclass of either is left alone."""
+        from transformers import PrinterCallback, ProgressCallback
+
+        from grpo_rewards_trainer.console import ConsoleProgress
+
+        handler = self.callback_handler
+        found = [cb for cb in handler.callbacks if type(cb) in (ProgressCallback, PrinterCallback)]
+        for cb in found:
+            handler.remove_callback(cb)
+        if found:
+            self.add_callback(ConsoleProgress(bar=not any(type(cb) is PrinterCallback for cb in found)))
+
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """TRL's model card, without its ``[None]`` fields: TRL 1.16 (``trl/trainer/base_trainer.py``)
+        links the base model to the Hub and names ``hub_model_id`` in its example, both ``None`` for
+        a local model that is not pushed; they become the local path and the saved model's path."""
+        super().create_model_card(*args, **kwargs)
+        card = Path(str(self.args.output_dir)) / "README.md"
+        if not self.is_world_process_zero() or not card.is_file():
+            return
+        base = getattr(getattr(self.accelerator.unwrap_model(self.model), "config", None), "_name_or_path", "") or ""
+        saved = Path(str(self.args.output_dir)) / "model" if self._save_artifacts and self._save_model else None
+        text = fill_model_card(card.read_text(encoding="utf-8"), base=str(base), model_path=str(saved or ""))
+        card.write_text(text, encoding="utf-8")
 
     # -- TRL hooks ------------------------------------------------------------------------------
 
@@ -386,6 +416,16 @@ class GRPOTrainer(trl.GRPOTrainer):
             wall_seconds=round(time.time() - self._started, 1),
         )
         write_json(out / "run.json", self.run_info)
+
+
+def fill_model_card(text: str, *, base: str, model_path: str) -> str:
+    """Replace the ``None`` that TRL's model card template (``trl/templates/lm_model_card.md``)
+    prints for a base model that is not on the Hub and for a model that is not pushed."""
+    what = f"the local model `{base}`" if base else "a model built in code"
+    text = text.replace("[None](https://huggingface.co/None)", what)
+    if model_path:
+        return text.replace('model="None"', f"model={json.dumps(model_path)}")
+    return text.replace('model="None"', 'model="path/to/this/model"')
 
 
 def _len(dataset: Any) -> int | None:
