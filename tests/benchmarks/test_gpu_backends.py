@@ -88,7 +88,7 @@ def test_tiny_model_config_takes_a_larger_shape() -> None:
 
     tiny = tiny_model_config(100, pad_token_id=0, eos_token_id=1)
     big = tiny_model_config(100, pad_token_id=0, eos_token_id=1, overrides=gb.QWEN25_05B_SHAPE)
-    assert (tiny.num_hidden_layers, tiny.hidden_size) == (2, 64)
+    assert (tiny.num_hidden_layers, tiny.hidden_size) == (2, 128)
     assert (big.num_hidden_layers, big.hidden_size, big.intermediate_size) == (24, 896, 4864)
     # Qwen2.5's padded vocabulary; the special tokens stay the tokenizer's.
     assert (big.vocab_size, big.pad_token_id, big.eos_token_id) == (151_936, 0, 1)

@@ -128,7 +128,7 @@ def test_unsloth_backend_requested_but_not_installed(tmp_path, capsys) -> None:
 
 def test_fresh_run_refuses_a_directory_with_checkpoints(tmp_path, capsys) -> None:
     (tmp_path / "out" / "checkpoint-4").mkdir(parents=True)
-    err = _fail(capsys, tmp_path)
+    err = _fail(capsys, tmp_path, "--set", "output.overwrite=false")  # a config file's default
     assert "already has checkpoints (checkpoint-4)" in err and "--resume" in err
 
 

@@ -20,8 +20,13 @@ def test_default_config_trains_the_tiny_model_on_bundled_data_with_math_format_a
     assert cfg["dataset"]["name"] == "bundled:arithmetic"
     names = [r["name"] for r in cfg["rewards"]]
     assert names == ["math", "format.think", "length.overlong"]
-    # The overlong penalty is measured against the completion budget the trainer uses.
-    assert cfg["rewards"][2]["options"]["max_length"] == cfg["grpo"]["max_completion_length"]
+    # The overlong penalty takes the trainer's completion budget (GRPOTrainer fills max_length).
+    assert "max_length" not in cfg["rewards"][2].get("options", {})
+    # The format reward is a small share: the demo is about task accuracy.
+    assert [r["weight"] for r in cfg["rewards"]] == [1.0, 0.1, 0.1]
+    assert cfg["heldout"] == {"split": "auto", "reward": "math", "max_samples": 300, "every": 20}
+    assert cfg["output"]["overwrite"] is True  # the embedded demo runs twice in a row
+    assert load_config(None, ["output.overwrite=false"])["output"]["overwrite"] is False
     validate_grpo_keys(cfg["grpo"])
 
 

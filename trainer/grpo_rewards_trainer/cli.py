@@ -102,6 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             trend["last_quarter_mean"],
             trend["steps"],
         )
+    held = result.heldout
+    if held.get("n"):
+        log.info(
+            "held-out accuracy (%d questions training never saw, greedy, %r correct): %.1f%% before GRPO -> "
+            "%.1f%% after; the most common answer (%r) takes %.1f%% of them",
+            held["n"],
+            held["component"],
+            100 * held["before"],
+            100 * held["after"],
+            held["top_answer"],
+            100 * held["top_answer_share"],
+        )
     log.info("outputs in %s: run.json, metrics.jsonl, rewards.png, model/", result.output_dir)
     return ExitCode.OK
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from grpo_rewards.errors import ConfigError
 
-__all__ = ["load_dataset_rows", "prepare_datasets", "check_columns", "DataError"]
+__all__ = ["load_dataset_rows", "prepare_datasets", "prepare_heldout", "heldout_split", "check_columns", "DataError"]
 
 _LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -138,6 +138,53 @@ def load_dataset_rows(cfg: Mapping[str, Any]) -> Any:
         )
     if rename:
         ds = ds.rename_columns(rename)
+    split = cfg.get("split")
+    if "split" in ds.column_names and split and not _is_hub(cfg):
+        # A file (or the bundled data) that carries its own split column: keep that split's rows.
+        names = sorted(set(ds["split"]))
+        if split not in names:
+            raise DataError(f"dataset.split {split!r}: the dataset's 'split' column has only {', '.join(names)}")
+        ds = ds.filter(lambda row: row["split"] == split, desc=f"{split} split")
+    elif split and split != "train" and not _is_hub(cfg):
+        raise DataError(
+            f"dataset.split {split!r}: {cfg['name']!r} has no 'split' column to choose rows by "
+            "(a local file or a dataset source is one split; add a 'split' column or use the whole file)"
+        )
+    return ds
+
+
+def _is_hub(cfg: Mapping[str, Any]) -> bool:
+    name = str(cfg["name"])
+    return not (name.startswith(("bundled:", "source:", ".", "/", "~")) or Path(name).suffix in _LOCAL_FORMATS)
+
+
+def heldout_split(cfg: Mapping[str, Any], heldout: Mapping[str, Any]) -> str | None:
+    """The split held-out accuracy is measured on: ``heldout.split``, where ``"auto"`` means the
+    bundled dataset's ``"heldout"`` split and no evaluation for other datasets."""
+    split = heldout.get("split")
+    if split == "auto":
+        return "heldout" if cfg["name"] == "bundled:arithmetic" else None
+    return str(split) if split else None
+
+
+def prepare_heldout(cfg: Mapping[str, Any], heldout: Mapping[str, Any]) -> Any:
+    """The held-out rows with their prompts (built as the training prompts are), or ``None``.
+
+    :raises DataError: the split does not exist, is the training split, or is empty.
+    """
+    split = heldout_split(cfg, heldout)
+    if split is None:
+        return None
+    if split == cfg.get("split"):
+        raise DataError(f"heldout.split {split!r} is the training split (dataset.split); name another split")
+    ds = load_dataset_rows({**cfg, "split": split})
+    if len(ds) == 0:
+        raise DataError(f"heldout.split {split!r} of dataset {cfg['name']!r} has no rows")
+    build = _prompt_builder(cfg, list(ds.column_names))
+    if build is not None:
+        ds = ds.map(build, desc="building held-out prompts")
+    if heldout.get("max_samples"):
+        ds = ds.select(range(min(len(ds), int(heldout["max_samples"]))))
     return ds
 
 

@@ -33,6 +33,7 @@ class RunResult:
     backend: str
     metrics: list[dict[str, Any]] = field(default_factory=list)
     trend: dict[str, Any] = field(default_factory=dict)
+    heldout: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_json(self) -> Path:
@@ -112,9 +113,17 @@ def train(
     rewards = load_rewards(reward_spec(config))
     source = check_model_source(str(config["model"]["name"]))
 
-    from grpo_rewards_trainer.data import prepare_datasets
+    from grpo_rewards_trainer.data import prepare_datasets, prepare_heldout
 
     train_ds, eval_ds = prepare_datasets(config["dataset"], rewards.required_columns(), seed)
+    heldout_cfg = config["heldout"]
+    heldout_ds = prepare_heldout(config["dataset"], heldout_cfg)
+    if heldout_ds is not None:
+        if heldout_cfg["reward"] not in rewards.names:
+            raise ConfigError(
+                f"heldout.reward {heldout_cfg['reward']!r} is not one of the rewards ({', '.join(rewards.names)})"
+            )
+        rewards.check_columns(list(heldout_ds.column_names), [heldout_cfg["reward"]])
     log.info("dataset: %d training rows%s", len(train_ds), f", {len(eval_ds)} eval rows" if eval_ds else "")
 
     checkpoint: str | None = None
@@ -156,8 +165,27 @@ def train(
     if wrap_reward_func is not None:
         trainer.reward_funcs = [wrap_reward_func(f) for f in trainer.reward_funcs]
     trainer.run_info.update(command="grpo-train", config=config)
+    if heldout_ds is not None:
+        from grpo_rewards_trainer.heldout import HeldoutCallback
+
+        trainer.add_callback(
+            HeldoutCallback(
+                heldout_ds.to_list(),
+                trainer.rewards,
+                heldout_cfg["reward"],
+                sink=trainer.run_info.setdefault("heldout", {}),
+                every=int(heldout_cfg["every"] or 0),
+                max_new_tokens=int(args.max_completion_length),
+            )
+        )
     trainer.train(resume_from_checkpoint=checkpoint)
     if not _is_main_process():
         return RunResult(output_dir=out, backend=trainer.backend["name"])
     rows = read_metrics(out / "metrics.jsonl") if (out / "metrics.jsonl").exists() else []
-    return RunResult(output_dir=out, backend=trainer.backend["name"], metrics=rows, trend=reward_trend(rows))
+    return RunResult(
+        output_dir=out,
+        backend=trainer.backend["name"],
+        metrics=rows,
+        trend=reward_trend(rows),
+        heldout=dict(trainer.run_info.get("heldout") or {}),
+    )

@@ -14,12 +14,13 @@ uses (``<|endoftext|>`` for padding, ``<|im_end|>`` as end of turn) and with ``<
 ``</think>``, ``<answer>``, ``</answer>`` as single *non-special* tokens, so that TRL's
 ``skip_special_tokens`` decoding keeps them in completions.
 
-``warm_start_steps > 0`` additionally fits the model for that many steps on *demonstrations*:
-responses to the bundled problems of mixed quality (well-formatted and correct, well-formatted and
-off by one, untagged, rambling past the length budget). That gives a policy that sometimes
-follows the format, the starting point GRPO needs: rewards vary within a group, so the
-advantages are non-zero and the mean reward can rise (a policy that never produces the format
-gets the same reward for every completion and no gradient).
+``warm_start_steps > 0`` additionally fits the model for that many steps on *demonstrations*
+to the bundled problems of the ``train`` split: well formatted (``<think>`` with the expression,
+then ``<answer>``), but written by a sloppy annotator, whose answer is one too many in
+:data:`SLOPPY_SHARE` of them. The warm-started model follows the format and has a low but real
+accuracy with greedy decoding, and it samples the right answer often enough for GRPO's
+correctness reward to pull it there: the demo shows task accuracy rising on held-out questions,
+not a policy that learns the format and collapses onto one answer.
 """
 
 from __future__ import annotations
@@ -58,21 +59,15 @@ TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 _VOCAB_SIZE = 1024
 
 
+SLOPPY_SHARE = 0.6
+"""Share of warm-start demonstrations whose answer is one too many."""
+
+
 def demonstration(row: dict[str, Any], rng: random.Random) -> str:
-    """One response of mixed quality to an arithmetic ``row`` (see the module docstring)."""
-    expr, ans = row["expression"], row["answer"]
-    wrong = str(int(ans) + rng.choice((-1, 1)))
-    kind = rng.random()
-    if kind < 0.30:
-        return f"<think>\n{expr} = {ans}\n</think>\n<answer>\n{ans}\n</answer>"
-    if kind < 0.45:
-        return f"<think>\n{expr} = {wrong}\n</think>\n<answer>\n{wrong}\n</answer>"
-    if kind < 0.60:
-        return f"The answer is {ans}."
-    if kind < 0.75:
-        return f"<think>\n{expr} = {ans}\n</think>\n{ans}"
-    ramble = " ".join(f"{expr} is {rng.choice((ans, wrong))}, let me check again." for _ in range(rng.randint(3, 6)))
-    return f"<think>\n{ramble}\n</think>\n<answer>\n{ans}\n</answer>"
+    """One well-formatted response to an arithmetic ``row``, off by one in :data:`SLOPPY_SHARE`
+    of the draws (see the module docstring)."""
+    answer = row["answer"] if rng.random() >= SLOPPY_SHARE else str(int(row["answer"]) + 1)
+    return f"<think>\n{row['expression']} = {answer}\n</think>\n<answer>\n{answer}\n</answer>"
 
 
 def _corpus(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
@@ -128,7 +123,8 @@ def build_tiny_tokenizer(output_dir: str | Path | None = None) -> Any:
 def tiny_model_config(
     vocab_size: int, *, pad_token_id: int, eos_token_id: int, overrides: Mapping[str, Any] | None = None
 ) -> Any:
-    """The ``Qwen2Config`` of the tiny model: 2 layers, hidden size 64, MLP 128, 4 heads (2 KV heads).
+    """The ``Qwen2Config`` of the tiny model: 2 layers, hidden size 128, MLP 256, 4 heads (2 KV heads),
+    about 0.35 M parameters.
 
     :param overrides: ``Qwen2Config`` fields that replace these (e.g. the layer sizes of
         Qwen2.5-0.5B, as ``benchmarks/gpu_backends.py`` uses for a model of a few hundred million
@@ -140,8 +136,8 @@ def tiny_model_config(
 
     fields: dict[str, Any] = {
         "vocab_size": vocab_size,
-        "hidden_size": 64,
-        "intermediate_size": 128,
+        "hidden_size": 128,
+        "intermediate_size": 256,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
@@ -166,8 +162,8 @@ def build_tiny_model(
     :param output_dir: created if missing; afterwards ``AutoModelForCausalLM.from_pretrained`` and
         ``AutoTokenizer.from_pretrained`` load from it.
     :param seed: seeds the random weights and the warm start, so a build is reproducible.
-    :param warm_start_steps: steps of supervised fitting on mixed-quality demonstrations
-        (0: random weights). About 0.3 s per step on one CPU core.
+    :param warm_start_steps: steps of supervised fitting on the sloppy demonstrations of the
+        ``train`` split (0: random weights). About 0.08 s per step on one CPU core.
     :param config_overrides: passed to :func:`tiny_model_config` (a larger model, same tokenizer).
     :returns: ``output_dir`` as a :class:`~pathlib.Path`.
     """
@@ -204,29 +200,35 @@ def build_tiny_model(
     return out
 
 
-def _warm_start(model: Any, tokenizer: Any, *, steps: int, seed: int, batch_size: int = 32, lr: float = 3e-3) -> None:
-    """Plain next-token fitting of the responses (prompt tokens masked out of the loss)."""
+def _warm_start(model: Any, tokenizer: Any, *, steps: int, seed: int, batch_size: int = 32, lr: float = 1e-3) -> None:
+    """Plain next-token fitting of the responses (prompt tokens masked out of the loss), on the
+    ``train`` split only: the ``heldout`` questions stay unseen."""
     import torch
 
     from grpo_rewards_trainer.arithmetic import load_bundled_rows
 
     rng = random.Random(seed)
-    rows = load_bundled_rows()
-    examples: list[tuple[list[int], int]] = []
+    rows = load_bundled_rows("train")
+    prompts: list[tuple[dict[str, Any], list[int]]] = []
     for row in rows:
         prompt = tokenizer.apply_chat_template(
             [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": row["question"]}],
             tokenize=False,
             add_generation_prompt=True,
         )
-        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        prompts.append((row, tokenizer(prompt, add_special_tokens=False)["input_ids"]))
+
+    def example(row: dict[str, Any], p_ids: list[int]) -> tuple[list[int], int]:
+        # A fresh demonstration at every draw: the model learns how often the annotator slips,
+        # not which questions it slipped on.
         r_ids = tokenizer(demonstration(row, rng), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        examples.append((p_ids + r_ids, len(p_ids)))
+        return p_ids + r_ids, len(p_ids)
+
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     model.train()
     pad = tokenizer.pad_token_id
     for _ in range(steps):
-        batch = rng.sample(examples, batch_size)
+        batch = [example(row, p_ids) for row, p_ids in rng.sample(prompts, batch_size)]
         width = max(len(ids) for ids, _ in batch)
         input_ids = torch.full((batch_size, width), pad, dtype=torch.long)
         labels = torch.full((batch_size, width), -100, dtype=torch.long)
