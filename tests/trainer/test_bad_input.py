@@ -142,3 +142,18 @@ def test_empty_jsonl(tmp_path, capsys) -> None:
     data.write_text("")
     err = _fail(capsys, tmp_path, "--set", f"dataset.name={json.dumps(str(data))}")
     assert "is empty (0 rows)" in err
+
+
+def test_an_unknown_optimizer_name(tmp_path, capsys) -> None:
+    err = _fail(capsys, tmp_path, "--set", "grpo.optim=adamw_9bit")
+    assert "[grpo] GRPOConfig: adamw_9bit is not a valid OptimizerNames" in err and "'adamw_torch'" in err
+
+
+def test_an_unknown_backend(tmp_path, capsys) -> None:
+    err = _fail(capsys, tmp_path, "--set", "backend=unslot")
+    assert "backend must be one of auto, unsloth, transformers, got 'unslot'" in err
+
+
+def test_a_heldout_reward_that_is_not_a_component(tmp_path, capsys) -> None:
+    err = _fail(capsys, tmp_path, "--set", "heldout.reward=exact")
+    assert "heldout.reward 'exact' is not one of the rewards (math, format.think, length.overlong)" in err

@@ -39,7 +39,19 @@ from grpo_rewards.errors import ConfigError
 __all__ = ["GRPOConfig", "FallbackWarning", "adapt_to_machine", "valid_num_generations"]
 
 # transformers' OptimizerNames that need bitsandbytes (and with it a CUDA GPU).
-_BNB_OPTIM = re.compile(r"(8bit|bnb|^paged_)")
+# The optimizers transformers builds from bitsandbytes.optim (transformers 5.25,
+# trainer_optimizer.py, _BITSANDBYTES_OPTIMIZERS); adamw_torch_8bit is torchao's, not one of them.
+_BNB_OPTIM = re.compile(
+    r"^(paged_.*|adamw_8bit|adamw_bnb_8bit|ademamix|ademamix_8bit|lion_8bit|lion_32bit|rmsprop_bnb.*)$"
+)
+
+
+def _needs_bitsandbytes(optim: str) -> bool:
+    try:
+        from transformers.trainer_optimizer import _BITSANDBYTES_OPTIMIZERS
+    except ImportError:  # another transformers version: the names above
+        return bool(_BNB_OPTIM.match(optim))
+    return optim in {str(getattr(o, "value", o)) for o in _BITSANDBYTES_OPTIMIZERS}
 
 
 class FallbackWarning(UserWarning):
@@ -91,7 +103,7 @@ def adapt_to_machine(args: Any, *, explicit_bf16: bool | None = None) -> None:
         _warn("fp16=True needs a CUDA GPU, and there is none here; training in float32 (fp16=False)")
         args.fp16 = False
     optim = str(getattr(getattr(args, "optim", None), "value", getattr(args, "optim", "")))
-    if optim and _BNB_OPTIM.search(optim):
+    if optim and _needs_bitsandbytes(optim):
         missing = []
         if not _cuda():
             missing.append("no CUDA GPU")

@@ -179,6 +179,12 @@ class GRPOTrainer(trl.GRPOTrainer):
     :param save_artifacts: write ``run.json``, ``metrics.jsonl``, ``completions.jsonl``,
         ``rewards.png`` and, after :meth:`train`, the model to ``args.output_dir/model``;
         ``save_model=False`` and ``plot=False`` leave out the last two.
+    :param heldout_dataset: rows (a ``prompt`` and the columns ``heldout_reward`` reads) whose
+        task accuracy with greedy decoding is measured before training, every ``heldout_every``
+        steps and after it (:mod:`grpo_rewards_trainer.heldout`); the result goes to
+        ``run_info["heldout"]``, ``run.json`` and ``rewards.png``.
+    :param heldout_reward: the reward component whose ``correct`` outcome counts (default: the
+        first component).
     """
 
     def __init__(self, model: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -191,6 +197,9 @@ class GRPOTrainer(trl.GRPOTrainer):
         self._save_artifacts = bool(a.pop("save_artifacts", True))
         self._save_model = bool(a.pop("save_model", True))
         self._plot = bool(a.pop("plot", True))
+        heldout_dataset = a.pop("heldout_dataset", None)
+        heldout_reward = a.pop("heldout_reward", None)
+        heldout_every = int(a.pop("heldout_every", 0) or 0)
         reward_value = a.pop("reward_funcs", None)
         reward_model = a.pop("reward_model", None)
         num_generations = a.pop("num_generations", None)
@@ -265,8 +274,35 @@ class GRPOTrainer(trl.GRPOTrainer):
             "finished": False,
         }
         self._started = started
+        if heldout_dataset is not None:
+            self._add_heldout(heldout_dataset, heldout_reward, heldout_every)
 
     # -- construction helpers -------------------------------------------------------------------
+
+    def _add_heldout(self, dataset: Any, component: str | None, every: int) -> None:
+        from grpo_rewards_trainer.heldout import HeldoutCallback
+
+        if self.rewards is None:
+            raise ConfigError("heldout_dataset needs a reward component to judge answers; rewards= has none")
+        component = component or self.rewards.names[0]
+        if component not in self.rewards.names:
+            raise ConfigError(
+                f"heldout_reward {component!r} is not one of the rewards ({', '.join(self.rewards.names)})"
+            )
+        columns = _columns(dataset)
+        if columns is not None:
+            self.rewards.check_columns([*columns], [component])
+        rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
+        self.add_callback(
+            HeldoutCallback(
+                rows,
+                self.rewards,
+                component,
+                sink=self.run_info.setdefault("heldout", {}),
+                every=every,
+                max_new_tokens=int(getattr(self.args, "max_completion_length", 256)),
+            )
+        )
 
     @staticmethod
     def _load(

@@ -118,12 +118,10 @@ def train(
     train_ds, eval_ds = prepare_datasets(config["dataset"], rewards.required_columns(), seed)
     heldout_cfg = config["heldout"]
     heldout_ds = prepare_heldout(config["dataset"], heldout_cfg)
-    if heldout_ds is not None:
-        if heldout_cfg["reward"] not in rewards.names:
-            raise ConfigError(
-                f"heldout.reward {heldout_cfg['reward']!r} is not one of the rewards ({', '.join(rewards.names)})"
-            )
-        rewards.check_columns(list(heldout_ds.column_names), [heldout_cfg["reward"]])
+    if heldout_ds is not None and heldout_cfg["reward"] not in rewards.names:
+        raise ConfigError(
+            f"heldout.reward {heldout_cfg['reward']!r} is not one of the rewards ({', '.join(rewards.names)})"
+        )
     log.info("dataset: %d training rows%s", len(train_ds), f", {len(eval_ds)} eval rows" if eval_ds else "")
 
     checkpoint: str | None = None
@@ -161,23 +159,13 @@ def train(
         callbacks=list(callbacks),
         save_model=bool(config["output"]["save_model"]),
         plot=bool(config["output"]["plot"]),
+        heldout_dataset=heldout_ds,
+        heldout_reward=heldout_cfg["reward"],
+        heldout_every=int(heldout_cfg["every"] or 0),
     )
     if wrap_reward_func is not None:
         trainer.reward_funcs = [wrap_reward_func(f) for f in trainer.reward_funcs]
     trainer.run_info.update(command="grpo-train", config=config)
-    if heldout_ds is not None:
-        from grpo_rewards_trainer.heldout import HeldoutCallback
-
-        trainer.add_callback(
-            HeldoutCallback(
-                heldout_ds.to_list(),
-                trainer.rewards,
-                heldout_cfg["reward"],
-                sink=trainer.run_info.setdefault("heldout", {}),
-                every=int(heldout_cfg["every"] or 0),
-                max_new_tokens=int(args.max_completion_length),
-            )
-        )
     trainer.train(resume_from_checkpoint=checkpoint)
     if not _is_main_process():
         return RunResult(output_dir=out, backend=trainer.backend["name"])
