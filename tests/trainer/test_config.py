@@ -24,7 +24,7 @@ def test_default_config_trains_the_tiny_model_on_bundled_data_with_math_format_a
     assert "max_length" not in cfg["rewards"][2].get("options", {})
     # The format reward is a small share: the demo is about task accuracy.
     assert [r["weight"] for r in cfg["rewards"]] == [1.0, 0.1, 0.1]
-    assert cfg["heldout"] == {"split": "auto", "reward": "math", "max_samples": 300, "every": 20}
+    assert cfg["heldout"] == {"split": "auto", "reward": "auto", "max_samples": 300, "every": 20}
     assert cfg["output"]["overwrite"] is True  # the embedded demo runs twice in a row
     assert load_config(None, ["output.overwrite=false"])["output"]["overwrite"] is False
     validate_grpo_keys(cfg["grpo"])

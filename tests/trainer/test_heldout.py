@@ -85,3 +85,16 @@ def test_evaluate_heldout_counts_correct_greedy_answers_and_the_top_answer(tmp_p
     assert result.accuracy == correct / 12
     assert result.top_answer_share == max(answers.count(a) for a in answers) / 12
     assert model.training is False and tok.padding_side == "left"  # as they were (from_pretrained)
+
+
+def test_which_reward_judges_the_heldout_answers() -> None:
+    from grpo_rewards_trainer.run import _heldout_reward
+
+    from grpo_rewards import ConfigError
+
+    assert _heldout_reward("auto", load_rewards(["format.think", "math"])) == "math"
+    assert _heldout_reward("auto", load_rewards(["format.think", "exact"])) == "exact"  # the first that says correct
+    assert _heldout_reward("auto", load_rewards(["format.think", "length.overlong"])) is None  # no evaluation
+    assert _heldout_reward("exact", load_rewards(["math", "exact"])) == "exact"
+    with pytest.raises(ConfigError, match=r"heldout.reward 'choice' is not one of the rewards \(math\)"):
+        _heldout_reward("choice", load_rewards(["math"]))

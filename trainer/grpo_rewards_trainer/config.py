@@ -117,7 +117,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # after GRPO ("auto": the bundled dataset's "heldout" split; otherwise a split name, or none).
     "heldout": {
         "split": "auto",
-        "reward": "math",                # the component whose "correct" outcome counts
+        "reward": "auto",                # the component whose "correct" outcome counts ("auto": math, else
+                                         # the first that judges against a reference column)
         "max_samples": 300,
         "every": 20,                     # steps between evaluations (0: before and after only)
     },

@@ -68,6 +68,30 @@ def _set_threads(config: Mapping[str, Any], source: str) -> None:
     log.info("torch CPU threads: %d", threads)
 
 
+def _heldout_reward(name: str, rewards: Any) -> str | None:
+    """``heldout.reward``: a component's name, or ``"auto"``: ``math`` if it is a component,
+    else the first component that judges against a reference column and can say ``correct``
+    (None: there is none)."""
+    from grpo_rewards import Outcome
+
+    if name != "auto":
+        if name not in rewards.names:
+            raise ConfigError(f"heldout.reward {name!r} is not one of the rewards ({', '.join(rewards.names)})")
+        return name
+    if "math" in rewards.names:
+        return "math"
+    # A task verdict compares with a reference: the verifier reads a column and can say correct
+    # (format.* can say correct too, about the format only).
+    return next(
+        (
+            n
+            for n in rewards.names
+            if Outcome.CORRECT in type(rewards.verifier(n)).outcomes and rewards.verifier(n).required_columns()
+        ),
+        None,
+    )
+
+
 def _grpo_args(config: Mapping[str, Any], out: Path) -> Any:
     from grpo_rewards_trainer.grpo_config import GRPOConfig
 
@@ -118,10 +142,10 @@ def train(
     train_ds, eval_ds = prepare_datasets(config["dataset"], rewards.required_columns(), seed)
     heldout_cfg = config["heldout"]
     heldout_ds = prepare_heldout(config["dataset"], heldout_cfg)
-    if heldout_ds is not None and heldout_cfg["reward"] not in rewards.names:
-        raise ConfigError(
-            f"heldout.reward {heldout_cfg['reward']!r} is not one of the rewards ({', '.join(rewards.names)})"
-        )
+    heldout_reward = _heldout_reward(heldout_cfg["reward"], rewards) if heldout_ds is not None else None
+    if heldout_ds is not None and heldout_reward is None:
+        log.info("no held-out evaluation: no reward component can say an answer is correct")
+        heldout_ds = None
     log.info("dataset: %d training rows%s", len(train_ds), f", {len(eval_ds)} eval rows" if eval_ds else "")
 
     checkpoint: str | None = None
@@ -160,7 +184,7 @@ def train(
         save_model=bool(config["output"]["save_model"]),
         plot=bool(config["output"]["plot"]),
         heldout_dataset=heldout_ds,
-        heldout_reward=heldout_cfg["reward"],
+        heldout_reward=heldout_reward,
         heldout_every=int(heldout_cfg["every"] or 0),
     )
     if wrap_reward_func is not None:
