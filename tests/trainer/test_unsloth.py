@@ -59,6 +59,7 @@ def test_two_grpo_steps_through_the_unsloth_backend_on_cpu(tmp_path) -> None:
         "grpo.max_completion_length=12",
         "grpo.save_strategy='no'",
         "grpo.disable_tqdm=true",
+        "heldout.max_samples=16",  # held-out accuracy through Unsloth's model too, judged by exact
     ):
         cmd += ["--set", setting]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
@@ -76,3 +77,5 @@ def test_two_grpo_steps_through_the_unsloth_backend_on_cpu(tmp_path) -> None:
     for row in rows:
         assert {"reward", "reward_std", "rewards/exact/mean", "rewards/format.think/mean"} <= set(row)
     assert (out / "model" / "adapter_config.json").is_file()  # a LoRA adapter, saved
+    held = run["heldout"]
+    assert held["n"] == 16 and held["component"] == "exact" and [s for s, _ in held["curve"]] == [0, 2]
