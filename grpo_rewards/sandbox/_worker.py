@@ -1775,9 +1775,11 @@ _TESTS_MAX_CHARS = 1 << 16
 
 
 def _test_groups(src: str) -> list[tuple[bool, Any]]:
-    """Test code as (is_case, code object) pairs: each top-level ``assert`` is a case, every
-    other statement setup; with no top-level assert (HumanEval's ``check(candidate)``) the
-    whole text is one case. Compiled once per test text and kept (the newest
+    """Test code as (is_case, code object) pairs: the statements before the first top-level
+    ``assert`` are setup, and every statement from it on is a case (an ``assert`` or not, so a
+    failing ``check(add)`` after the last assert fails a case); with no top-level assert
+    (HumanEval's ``check(candidate)``) the whole text is one case. Compiled once per test
+    text and kept (the newest
     :data:`_TESTS_MAX`, up to 64 KiB of text each): in GRPO every completion of a prompt is
     tested by the same code, and a code object is never changed by running it."""
     groups = _TESTS.pop(src, None)  # popped and re-inserted: dict order is recency
@@ -1795,12 +1797,15 @@ def _test_groups(src: str) -> list[tuple[bool, Any]]:
                     (True, compile(ast.Module(body=body, type_ignores=[]), "tests.py", "exec", dont_inherit=True))
                 ]
             else:
+                # Setup is what comes before the first assert; every statement from it on is a
+                # case (grpo_rewards.verifiers.code.assert_case_count counts them the same way).
+                first = next(i for i, s in enumerate(body) if isinstance(s, ast.Assert))
                 groups = [
                     (
-                        isinstance(s, ast.Assert),
+                        i >= first,
                         compile(ast.Module(body=[s], type_ignores=[]), "tests.py", "exec", dont_inherit=True),
                     )
-                    for s in body
+                    for i, s in enumerate(body)
                 ]
         if len(src) > _TESTS_MAX_CHARS:
             return groups
@@ -1811,9 +1816,9 @@ def _test_groups(src: str) -> list[tuple[bool, Any]]:
 
 
 def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
-    """Run Python test code in T against proxies of the candidate's module in U. Top-level
-    ``assert`` statements are the cases; other statements are setup (a test with no top-level
-    assert, e.g. HumanEval's ``check(candidate)``, is one case)."""
+    """Run Python test code in T against proxies of the candidate's module in U. Statements
+    before the first top-level ``assert`` are setup, every statement from it on is a case (a
+    test with no top-level assert, e.g. HumanEval's ``check(candidate)``, is one case)."""
     try:
         groups = _test_groups(job["test_code"])
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:

@@ -84,6 +84,28 @@ def _syntax_error(code: str) -> str | None:
 _syntax_error_cached = functools.lru_cache(maxsize=512)(_syntax_error)
 
 
+def assert_case_count(code: str) -> int | None:
+    """How many cases Python ``assert`` test code has, counted by the host before anything runs
+    (the sandbox's tester groups the statements the same way, ``_worker._test_groups``): with
+    no top-level ``assert`` (HumanEval's ``check(candidate)``) the whole text is one case;
+    otherwise the statements before the first top-level ``assert`` are setup and **every**
+    statement from it on is a case, an ``assert`` or not, so that a ``check(add)`` after the
+    last ``assert`` that raises fails a case instead of passing unseen. None: it does not parse."""
+    return _count_cached(code) if len(code) <= 1 << 16 else _count(code)
+
+
+def _count(code: str) -> int | None:
+    try:
+        body = ast.parse(code, "tests").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    first = next((i for i, s in enumerate(body) if isinstance(s, ast.Assert)), None)
+    return 1 if first is None else len(body) - first
+
+
+_count_cached = functools.lru_cache(maxsize=512)(_count)
+
+
 class TestSpec:
     """A validated ``tests`` value. Raises ``ValueError`` naming the problem when malformed.
 
@@ -439,7 +461,12 @@ class CodeVerifier(Verifier):
             return Score.error(res.error)
         if res.compile_error is not None:
             return Score.wrong(f"compile error: {res.compile_error[-300:]}", passed=0)
-        n = len(spec.inputs) or len(spec.args) or len(res.cases)
+        n = len(spec.inputs) or len(spec.args)
+        if spec.kind == "assert":
+            # The host counts the cases itself: a case that never reported back counts as
+            # failed, never as absent (counting the results would let a run that died early
+            # score 1/1).
+            n = (assert_case_count(spec.code) if self.language == "python" else 1) or len(res.cases)
         if n == 0:
             if res.timed_out:
                 return Score.timeout("time limit exceeded before any test completed")
@@ -449,6 +476,8 @@ class CodeVerifier(Verifier):
         timed_out = res.timed_out
         seen = set()
         for c in res.cases:
+            if c.index in seen or not 0 <= c.index < n:
+                continue  # a case index counts once, and only the cases the tests have
             seen.add(c.index)
             ok, why = self._case_passed(c, spec)
             if ok:

@@ -268,3 +268,40 @@ def test_verifier_pickles_without_its_pool(pool: LocalSandbox) -> None:
     v = make(pool, language="python")
     clone = pickle.loads(pickle.dumps(v))
     assert clone._sandbox is None and clone.limits == v.limits
+
+
+# -- issue #17: no credit that was not earned --------------------------------------------------
+
+
+def test_a_failing_statement_after_the_last_assert_fails_a_case(pool: LocalSandbox) -> None:
+    # check(add) after the last assert used to be "setup": its failure was never reported and the
+    # sample scored 1.0. Every statement from the first assert on is a case now.
+    honest_but_wrong = py("def add(a, b):\n    return a + b if a < 2 else 0")
+    code = "assert add(0, 0) == 0\ndef check(candidate):\n    assert candidate(2, 2) == 4\ncheck(add)\n"
+    value, outcome, detail = run(make(pool), honest_but_wrong, {"kind": "assert", "code": code})
+    assert outcome != Outcome.CORRECT and value != 1.0, detail
+    assert "2/3 tests passed" in detail and "case 2" in detail
+    value, outcome, detail = run(make(pool), py("def add(a, b): return a + b"), {"kind": "assert", "code": code})
+    assert (value, outcome, detail) == (1.0, Outcome.CORRECT, "3/3 tests passed")
+
+
+def test_cases_are_counted_by_the_host_not_by_the_results_that_came_back(pool: LocalSandbox) -> None:
+    from grpo_rewards.sandbox import CaseResult, RunResult
+    from grpo_rewards.verifiers.code import TestSpec, assert_case_count
+
+    v = make(pool, scoring="partial")
+    spec = TestSpec(ADD_TESTS, "python")
+    assert assert_case_count(spec.code) == 3
+    # A run that reported one passing case of three: 1/3, not 1/1.
+    s = v._score(RunResult(cases=[CaseResult(index=0, passed=True)]), spec)
+    assert s.outcome == Outcome.PARTIAL and s.value == pytest.approx(1 / 3) and s.info["total"] == 3
+    # A case index counts once, and an index the tests do not have counts not at all.
+    cases = [CaseResult(index=0, passed=True)] * 3 + [CaseResult(index=7, passed=True)]
+    s = v._score(RunResult(cases=cases), spec)
+    assert s.info == {"passed": 1, "total": 3}
+    # call tests: the same rule
+    call = TestSpec({"kind": "call", "fn_name": "add", "cases": [{"args": [1, 2], "expected": 3}] * 2}, "python")
+    s = v._score(RunResult(cases=[CaseResult(index=0, value=3, has_value=True)] * 2), call)
+    assert s.info == {"passed": 1, "total": 2}
+    assert assert_case_count("x = 1\nassert f(1)\ny = 2\nassert f(2)\n") == 3  # setup, then every statement
+    assert assert_case_count("def check(c):\n    assert c(1)\ncheck(f)\n") == 1  # HumanEval's form: one case
