@@ -28,11 +28,19 @@ __all__ = [
     "RunResult",
     "Sandbox",
     "SandboxUnavailable",
+    "KINDS",
     "LANGUAGES",
     "get_sandbox",
 ]
 
 LANGUAGES = ("python", "c", "cpp", "javascript")
+KINDS: dict[str, tuple[str, ...]] = {
+    "python": ("assert", "stdio", "call"),
+    "javascript": ("assert", "stdio"),
+    "c": ("stdio",),
+    "cpp": ("stdio",),
+}
+"""The test kinds each language's jobs can have (C and C++ programs have no assert harness)."""
 """Languages the local sandbox knows (C, C++ and JavaScript need gcc, g++ and node)."""
 
 
@@ -98,14 +106,14 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     early_stop: bool = False
 
-    @property
-    def n_cases(self) -> int | None:
-        """Number of cases, when known before running (assert tests count top-level asserts)."""
-        if self.kind == "stdio":
-            return len(self.inputs)
-        if self.kind == "call":
-            return len(self.args)
-        return None
+    def __post_init__(self) -> None:
+        if self.language not in KINDS:
+            raise ValueError(f"Job.language must be one of {', '.join(KINDS)}, got {self.language!r}")
+        if self.kind not in KINDS[self.language]:
+            raise ValueError(
+                f"Job.kind {self.kind!r} is not supported for {self.language}; supported: "
+                f"{', '.join(KINDS[self.language])} (a C/C++ assert job could never pass)"
+            )
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
-from grpo_rewards.sandbox import CaseResult, Job, Limits, RunResult, SandboxUnavailable
+from grpo_rewards.sandbox import KINDS, CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Opaque
 
 __all__ = ["CodeVerifier", "extract_code", "parse_tests", "TestSpec"]
@@ -34,12 +34,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "javascript": ("javascript", "js", "node", "nodejs", "mjs"),
 }
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([^\s`]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
-_KINDS = {
-    "python": ("assert", "stdio", "call"),
-    "javascript": ("assert", "stdio"),
-    "c": ("stdio",),
-    "cpp": ("stdio",),
-}
+_KINDS = KINDS  # one table, the sandbox's (grpo_rewards.sandbox.KINDS)
 
 
 def extract_code(text: str, language: str, mode: str = "last", allow_unlabeled: bool = True) -> str | None:

@@ -20,13 +20,13 @@ from grpo_rewards_trainer.backend import activate, check_model_source, choose_ba
 from grpo_rewards_trainer.config import reward_spec, validate_grpo_keys
 from grpo_rewards_trainer.outputs import read_metrics, reward_trend
 
-__all__ = ["RunResult", "train"]
+__all__ = ["TrainResult", "train"]
 
 log = logging.getLogger("grpo_rewards_trainer")
 
 
 @dataclass
-class RunResult:
+class TrainResult:
     """Where a run's outputs are, and its reward trend (first vs last quarter of steps)."""
 
     output_dir: Path
@@ -110,7 +110,7 @@ def train(
     resume: bool = False,
     callbacks: Sequence[Any] = (),
     wrap_reward_func: Callable[[Any], Any] | None = None,
-) -> RunResult:
+) -> TrainResult:
     """Run GRPO as ``config`` (a resolved config, see :func:`grpo_rewards_trainer.config.load_config`) says.
 
     A front end over :class:`grpo_rewards_trainer.GRPOTrainer`: this function turns the config
@@ -192,9 +192,9 @@ def train(
     trainer.run_info.update(command="grpo-train", config=config)
     trainer.train(resume_from_checkpoint=checkpoint)
     if not _is_main_process():
-        return RunResult(output_dir=out, backend=trainer.backend["name"])
+        return TrainResult(output_dir=out, backend=trainer.backend["name"])
     rows = read_metrics(out / "metrics.jsonl") if (out / "metrics.jsonl").exists() else []
-    return RunResult(
+    return TrainResult(
         output_dir=out,
         backend=trainer.backend["name"],
         metrics=rows,
