@@ -355,7 +355,7 @@ def umount2(target: str, flags: int) -> None:
 
 
 def pivot_root(new: str, old: str) -> None:
-    _check(libc().syscall(155, new.encode(), old.encode()), "pivot_root")
+    _check(libc().syscall(_NR["pivot_root"], new.encode(), old.encode()), "pivot_root")
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0) -> int:
@@ -396,23 +396,53 @@ def drop_capabilities() -> None:
     effective, permitted and inheritable sets and set ``no_new_privs``."""
     if not _CAPS_LOCKED:
         lock_capabilities()
-    _check(libc().syscall(126, ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA)), "capset")
+    _check(libc().syscall(_NR["capset"], ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA)), "capset")
     prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-# seccomp: a deny list on top of the namespaces (defence in depth). Syscall numbers are x86-64.
-_DENY = {
-    "ptrace": 101, "syslog": 103, "personality": 135, "vhangup": 153, "pivot_root": 155,
-    "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167,
-    "swapoff": 168, "reboot": 169, "iopl": 172, "ioperm": 173, "init_module": 175,
-    "delete_module": 176, "quotactl": 179, "clock_settime": 227, "kexec_load": 246, "add_key": 248,
-    "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298,
-    "name_to_handle_at": 303, "open_by_handle_at": 304, "setns": 308, "process_vm_readv": 310,
-    "process_vm_writev": 311, "finit_module": 313, "kexec_file_load": 320, "bpf": 321,
-    "userfaultfd": 323, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
-    "fsmount": 432, "fspick": 433, "mount_setattr": 442,
+# System call numbers on x86-64, under the names the kernel's uapi header <asm/unistd_64.h>
+# gives them (__NR_<name>): every number this module passes to syscall() or to the seccomp
+# filter comes from here, and tests/sandbox/test_seccomp.py checks each entry against that
+# header (and against libseccomp's table where it is installed).
+_NR = {
+    "socket": 41, "clone": 56, "ptrace": 101, "syslog": 103, "capset": 126, "uselib": 134,
+    "personality": 135, "vhangup": 153, "pivot_root": 155, "_sysctl": 156, "chroot": 161,
+    "acct": 163, "settimeofday": 164, "mount": 165, "umount2": 166, "swapon": 167, "swapoff": 168,
+    "reboot": 169, "iopl": 172, "ioperm": 173, "init_module": 175, "delete_module": 176,
+    "quotactl": 179, "lookup_dcookie": 212, "clock_settime": 227, "mbind": 237,
+    "set_mempolicy": 238, "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250,
+    "unshare": 272, "move_pages": 279, "perf_event_open": 298, "name_to_handle_at": 303,
+    "open_by_handle_at": 304, "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311,
+    "kcmp": 312, "finit_module": 313, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
+    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
+    "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+    "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442,
 }  # fmt: skip
-_SYS_CLONE, _SYS_CLONE3, _SYS_SOCKET = 56, 435, 41
+
+# seccomp: a deny list on top of the namespaces (defence in depth). A run needs none of these:
+# they change the host (clock, swap, modules, reboot), reach outside the run's namespaces
+# (mounts, other processes' memory, descriptors or pages, file handles), or are large kernel
+# surfaces a test program has no use for (io_uring, BPF, perf, keyrings, userfaultfd, NUMA
+# memory policy, and the obsolete _sysctl, uselib and lookup_dcookie).
+_DENY = frozenset({
+    "ptrace", "syslog", "personality", "vhangup", "pivot_root", "chroot", "acct", "settimeofday",
+    "mount", "umount2", "swapon", "swapoff", "reboot", "iopl", "ioperm", "init_module",
+    "delete_module", "quotactl", "clock_settime", "kexec_load", "add_key", "request_key", "keyctl",
+    "unshare", "perf_event_open", "name_to_handle_at", "open_by_handle_at", "setns",
+    "process_vm_readv", "process_vm_writev", "finit_module", "kexec_file_load", "bpf",
+    "userfaultfd", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+    "mount_setattr",
+    # io_uring: a second way into most of the kernel, with a long record of exploits.
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # Reaching into another process: copying its descriptors, comparing its kernel objects,
+    # advising on its memory.
+    "pidfd_getfd", "kcmp", "process_madvise",
+    # NUMA memory policy and page migration.
+    "mbind", "move_pages", "set_mempolicy",
+    # Obsolete calls (most kernels no longer have them; refused whatever the kernel).
+    "lookup_dcookie", "uselib", "_sysctl",
+})  # fmt: skip
+_SYS_CLONE, _SYS_CLONE3, _SYS_SOCKET = _NR["clone"], _NR["clone3"], _NR["socket"]
 _AUDIT_ARCH_X86_64 = 0xC000003E
 
 
@@ -423,7 +453,7 @@ _AUDIT_ARCH_X86_64 = 0xC000003E
 # CAP_SYS_ADMIN, which a run has nowhere: its capabilities are gone and it cannot make a user
 # namespace to get new ones (every other unshare(), and clone() with namespace flags, is
 # refused).
-_SYS_UNSHARE, _SYS_SETNS, _SYS_MOUNT = 272, 308, 165
+_SYS_UNSHARE, _SYS_SETNS, _SYS_MOUNT = _NR["unshare"], _NR["setns"], _NR["mount"]
 _SCRATCH_REMOUNT = MS_REMOUNT | MS_NOSUID | MS_NODEV
 
 
@@ -451,7 +481,7 @@ def seccomp_program() -> list[tuple[int, int, int, int]]:
         (jeq, "SETNS", 0, _SYS_SETNS),
         (jeq, "MOUNT", 0, _SYS_MOUNT),
     ]
-    for nr in sorted(_DENY.values()):
+    for nr in sorted(_NR[name] for name in _DENY):
         if nr not in (_SYS_UNSHARE, _SYS_SETNS, _SYS_MOUNT):
             prog.append((jeq, "EPERM", 0, nr))
     # seccomp_data: nr at 0, arch at 4, instruction pointer at 8, args[i] at 16 + 8 * i (the low
@@ -966,7 +996,8 @@ def _run_calls() -> list[tuple[Any, tuple[Any, ...], str]]:
     c = libc()
     calls: list[tuple[Any, tuple[Any, ...], str]] = []
     if W.caps_ok:
-        calls.append((c.syscall, (ctypes.c_long(126), ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA)), "capset"))
+        args = (ctypes.c_long(_NR["capset"]), ctypes.byref(_CAP_HEADER), ctypes.byref(_CAP_DATA))
+        calls.append((c.syscall, args, "capset"))
     return calls
 
 

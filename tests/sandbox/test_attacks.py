@@ -417,3 +417,86 @@ def test_kernel_layers_hold_inside(sandbox: LocalSandbox) -> None:
     # Nothing of the zygote's is left open: stdin/stdout/stderr, the tester's channel (3) and
     # the descriptor os.listdir opened to list them (the probe's own namespace descriptor left out).
     assert out["fds"][:4] == [0, 1, 2, 3] and len(out["fds"]) == 5
+
+
+# -- kernel attack surface: calls a run never needs -----------------------------------------
+
+# x86-64 numbers as in the kernel's <asm/unistd_64.h>, written out here rather than taken from
+# the worker's table, so that a wrong entry there shows up as an allowed call here.
+KERNEL_SURFACE = {
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "pidfd_getfd": 438,
+    "kcmp": 312,
+    "process_madvise": 440,
+    "mbind": 237,
+    "move_pages": 279,
+    "set_mempolicy": 238,
+    "lookup_dcookie": 212,
+    "uselib": 134,
+    "_sysctl": 156,
+    "userfaultfd": 323,
+}
+
+# A syscall(2) made through ctypes, reported as [return value, errno name]. EPERM is what the
+# filter answers; the kernel itself says EBADF, EINVAL, ENOSYS (a call it no longer has) or
+# succeeds, so EPERM alone shows the filter refused the call.
+SYSCALL_PROBE = (
+    "import ctypes, errno, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.syscall.restype = ctypes.c_long\n"
+    "def sys(nr, *args):\n"
+    "    ctypes.set_errno(0)\n"
+    "    ret = libc.syscall(ctypes.c_long(nr), *[a if isinstance(a, ctypes.Array) else ctypes.c_long(a) for a in args])\n"
+    "    return [ret, errno.errorcode.get(ctypes.get_errno(), '') if ret == -1 else '']\n"
+)
+
+
+def _needs_seccomp(sandbox: LocalSandbox) -> None:
+    if os.uname().machine != "x86_64" or sandbox.layers.get("seccomp") != "ok":
+        pytest.skip(f"no x86-64 seccomp filter here: {sandbox.layers}")
+
+
+def test_io_uring_is_refused(sandbox: LocalSandbox, host_state: dict) -> None:
+    _needs_seccomp(sandbox)
+    code = SYSCALL_PROBE + (
+        "def probe():\n"
+        "    params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed\n"
+        "    setup = sys(425, 8, params)\n"
+        "    fd = setup[0] if setup[0] >= 0 else 1000  # no ring: a descriptor that is not open\n"
+        "    return {'setup': setup, 'enter': sys(426, fd, 1, 0, 0, 0, 0),\n"
+        "            'register': sys(427, fd, 0, 0, 0)}\n"
+    )
+    out = _call(sandbox, code)
+    # Without the filter: a ring descriptor from setup, EBADF from the other two.
+    assert out == {"setup": [-1, "EPERM"], "enter": [-1, "EPERM"], "register": [-1, "EPERM"]}, out
+    assert_host_clean(sandbox, host_state)
+
+
+def test_pidfd_getfd_is_refused(sandbox: LocalSandbox, host_state: dict) -> None:
+    _needs_seccomp(sandbox)
+    code = SYSCALL_PROBE + (
+        "def probe():\n"
+        "    try:\n"
+        "        pidfd = os.pidfd_open(os.getpid())  # itself: its parent lies outside its PID namespace\n"
+        "    except OSError:\n"
+        "        pidfd = -1\n"
+        "    return [pidfd >= 0, sys(438, pidfd, 3, 0)]  # fd 3: its channel to the tester\n"
+    )
+    out = _call(sandbox, code)
+    assert isinstance(out, list)
+    # Without the filter: a copy of the descriptor (or EBADF when pidfd_open failed).
+    assert out[1] == [-1, "EPERM"], out
+    assert_host_clean(sandbox, host_state)
+
+
+@pytest.mark.parametrize("name", list(KERNEL_SURFACE))
+def test_kernel_surface_calls_are_refused(sandbox: LocalSandbox, host_state: dict, name: str) -> None:
+    _needs_seccomp(sandbox)
+    # Harmless arguments (zeros: no length, no address, no pid), so that only the filter can
+    # make the answer EPERM.
+    code = SYSCALL_PROBE + "def probe(nr):\n    return sys(nr, 0, 0, 0, 0, 0, 0)\n"
+    out = _call(sandbox, code, KERNEL_SURFACE[name])
+    assert out == [-1, "EPERM"], (name, out)
+    assert_host_clean(sandbox, host_state)
