@@ -311,7 +311,6 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWCGROUP = 0x02000000
-CLONE_NEWTIME = 0x00000080
 NS_FLAGS = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -411,12 +410,14 @@ _NR = {
     "reboot": 169, "iopl": 172, "ioperm": 173, "init_module": 175, "delete_module": 176,
     "quotactl": 179, "lookup_dcookie": 212, "clock_settime": 227, "mbind": 237,
     "set_mempolicy": 238, "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250,
+    "migrate_pages": 256,
     "unshare": 272, "move_pages": 279, "perf_event_open": 298, "name_to_handle_at": 303,
     "open_by_handle_at": 304, "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311,
     "kcmp": 312, "finit_module": 313, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
     "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "clone3": 435, "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442,
+    "set_mempolicy_home_node": 450,
 }  # fmt: skip
 
 # seccomp: a deny list on top of the namespaces (defence in depth). A run needs none of these:
@@ -437,8 +438,8 @@ _DENY = frozenset({
     # Reaching into another process: copying its descriptors, comparing its kernel objects,
     # advising on its memory.
     "pidfd_getfd", "kcmp", "process_madvise",
-    # NUMA memory policy and page migration.
-    "mbind", "move_pages", "set_mempolicy",
+    # NUMA memory policy and page migration (as Docker's default profile: without CAP_SYS_NICE).
+    "mbind", "move_pages", "set_mempolicy", "migrate_pages", "set_mempolicy_home_node",
     # Obsolete calls (most kernels no longer have them; refused whatever the kernel).
     "lookup_dcookie", "uselib", "_sysctl",
 })  # fmt: skip
@@ -599,16 +600,11 @@ class W:
     cfg: dict[str, Any] = {}
 
 
-def _log(msg: str) -> None:
-    try:
-        os.write(2, (f"[sandbox worker {os.getpid()}] {msg}\n").encode())
-    except OSError:
-        pass
-
-
 def main() -> None:
-    # Everything this process will ever import is imported by now (module level), while the
-    # host's files are still reachable: after pivot_root only the sandbox root is.
+    # What this process imports at module level is imported by now, while the host's files are
+    # still reachable. After pivot_root only the sandbox root is: the few standard-library
+    # modules imported lazily below (ast, gc, importlib, tempfile, traceback) load from the
+    # Python prefix, which the root carries as a read-only bind mount (local.py, _handshake).
     libc()
     W.host = Channel(0)
     cfg = W.host.recv()

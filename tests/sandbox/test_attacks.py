@@ -433,6 +433,8 @@ KERNEL_SURFACE = {
     "mbind": 237,
     "move_pages": 279,
     "set_mempolicy": 238,
+    "migrate_pages": 256,
+    "set_mempolicy_home_node": 450,
     "lookup_dcookie": 212,
     "uselib": 134,
     "_sysctl": 156,
