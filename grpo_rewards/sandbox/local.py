@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,21 +105,28 @@ class _Worker:
     """One warm worker process and its pipes. Used by one thread at a time."""
 
     def __init__(self, sandbox: LocalSandbox, cpu: int | None = None) -> None:
-        self.sandbox = sandbox
+        # The sandbox is only read here: a worker keeps no reference to it, so that a sandbox
+        # nobody closed can still be collected (and its finalizer stop its workers).
+        self.stopped = False
+        self._stop_lock = threading.Lock()  # a second stop() waits for the first to finish
         self.box_parent = tempfile.mkdtemp(prefix="grpo-sandbox-")
         os.chmod(self.box_parent, 0o777)
         os.makedirs(os.path.join(self.box_parent, "build"), mode=0o777, exist_ok=True)
         os.chmod(os.path.join(self.box_parent, "build"), 0o777)
-        self.proc = subprocess.Popen(
-            [sandbox.python, "-I", "-S", "-B", "-c", _BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=None if sandbox.debug else subprocess.DEVNULL,
-            env=dict(_ENV),
-            close_fds=True,
-            start_new_session=True,
-            cwd="/",
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sandbox.python, "-I", "-S", "-B", "-c", _BOOT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None if sandbox.debug else subprocess.DEVNULL,
+                env=dict(_ENV),
+                close_fds=True,
+                start_new_session=True,
+                cwd="/",
+            )
+        except BaseException:
+            shutil.rmtree(self.box_parent, ignore_errors=True)
+            raise
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.cpu = cpu
         if sandbox.pin_cpus:
@@ -134,15 +142,14 @@ class _Worker:
         self.r = self.proc.stdout.fileno()
         self.chan = Channel(self.r)
         try:
-            self.layers = self._handshake()
+            self.layers = self._handshake(sandbox)
         except BaseException:
-            self.kill()
+            self.stop()
             raise
         if self.layers.get("fs") == "ok":
             shutil.rmtree(self.box_parent, ignore_errors=True)
 
-    def _handshake(self) -> dict[str, str]:
-        sb = self.sandbox
+    def _handshake(self, sb: LocalSandbox) -> dict[str, str]:
         binds = list(_BINDS)
         prefix = os.path.dirname(os.path.dirname(os.path.realpath(sb.python)))
         if not any(prefix == b or prefix.startswith(b + "/") for b in binds):
@@ -192,26 +199,58 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def kill(self) -> None:
+    def hang_up(self) -> None:
+        """Close the tester's pipe: an idle tester reads EOF and exits at once."""
         try:
-            os.killpg(self.proc.pid, 9)
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
         except OSError:
             pass
+
+    def stop(self, grace: float = 0.0) -> None:
+        """End this worker and every process below it, and reap them all before returning.
+
+        This process reaps only Z, its own child. Z' (the tester, PID 1 of the worker's PID
+        namespace) is Z's child, and Z reaps it; the kernel ends and reaps everything below Z'
+        when Z' ends. So Z' must end while Z is still there to reap it: killed together (one
+        ``killpg``), Z may die first and leave Z' a zombie, reparented to PID 1 or a subreaper,
+        which nobody here can reap. Hence: EOF on the tester's pipe (waited for up to ``grace``
+        seconds), then SIGKILL to Z's children while Z waits for them, and Z itself last.
+        """
+        with self._stop_lock:
+            if not self.stopped:
+                self._stop(grace)
+                self.stopped = True
+
+    def _stop(self, grace: float) -> None:
+        self.hang_up()
         try:
-            self.proc.kill()
-        except OSError:
-            pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                if f is not None:
-                    f.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        shutil.rmtree(self.box_parent, ignore_errors=True)
+            if grace > 0:
+                try:
+                    self.proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.proc.poll() is None:
+                for child in _children(self.proc.pid):
+                    _kill_child(self.proc.pid, child)
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.proc.poll() is None:  # Z did not follow: no reaper left below, kill it all
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                self.proc.kill()
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    log.error("grpo-rewards local sandbox: worker %d did not end", self.proc.pid)
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            shutil.rmtree(self.box_parent, ignore_errors=True)
 
     def run(self, job: Job, judge: Judge | None) -> RunResult:
         lim = job.limits
@@ -253,6 +292,49 @@ class _Worker:
             if job.early_stop and not case.skipped:
                 ok = judge(case) if judge is not None else bool(case.passed)
                 send_frame(self.w, {"go": bool(ok)})
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid``, from ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        pass  # a kernel without CONFIG_PROC_CHILDREN: scan
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and _parent(int(name)) == pid:
+            found.append(int(name))
+    return found
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _kill_child(parent: int, pid: int) -> None:
+    """SIGKILL ``pid`` if it is still ``parent``'s child: through a pidfd, so that a pid
+    reaped and reused in between is never signalled."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        if _parent(pid) == parent:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return
+    try:
+        if _parent(pid) == parent:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _case_from_frame(msg: dict[str, Any]) -> CaseResult:
@@ -327,13 +409,19 @@ class LocalSandbox:
         self.pin_cpus = pin_cpus
         self._cpu_turn = 0
         self._cpu_lock = threading.Lock()
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        # None in the queue: no worker will come (closed, or none left); see _take.
+        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         self._all: list[_Worker] = []
+        self._restarting = 0
+        self._lost: tuple[str, BaseException] | None = None  # why the last restart failed
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
         self.layers: dict[str, str] = {}
         _live.add(self)
+        # At interpreter exit, or when a sandbox nobody closed is collected: the workers are
+        # stopped and reaped either way (the workers hold no reference back to the sandbox).
+        self._finalizer = weakref.finalize(self, _stop_workers, self._all)
 
     # pickling: a sandbox travels as its options; the pool is rebuilt where it lands.
     def __getstate__(self) -> dict[str, Any]:
@@ -370,14 +458,14 @@ class LocalSandbox:
                         errors.append(exc)
             if errors:
                 for w in workers:
-                    w.kill()
+                    w.stop()
                 raise SandboxUnavailable(f"could not start sandbox workers: {errors[0]}") from errors[0]
             self.layers = dict(workers[0].layers)
             try:
                 self._check_layers()
             except SandboxUnavailable:
                 for w in workers:
-                    w.kill()
+                    w.stop()
                 raise
             for w in workers:
                 self._all.append(w)
@@ -418,10 +506,72 @@ class LocalSandbox:
     def _take(self) -> _Worker:
         if not self._started:
             self.start()
-        return self._idle.get()
+        w = self._idle.get()
+        if w is None:
+            self._idle.put(None)  # for the next job waiting here
+            raise self._unavailable()
+        return w
+
+    def _unavailable(self) -> SandboxUnavailable:
+        with self._lock:
+            closed, lost = self._closed, self._lost
+        if closed or lost is None:
+            return SandboxUnavailable("this sandbox was closed")
+        why, cause = lost
+        err = SandboxUnavailable(
+            f"no sandbox workers left: {why}. Fix the cause, then close this sandbox and make a new one."
+        )
+        err.__cause__ = cause  # the start-up error, with its traceback
+        return err
 
     def _give(self, w: _Worker) -> None:
-        self._idle.put(w)
+        with self._lock:
+            keep = not self._closed and w in self._all
+        if keep:
+            self._idle.put(w)
+        else:
+            w.stop()
+
+    def _replace(self, w: _Worker, exc: BaseException) -> RunResult:
+        """Stop a worker that faulted (it may be mid-job, with frames in flight that the next
+        job would read as its own) and start another in its place. When that fails and no
+        worker is left, wake every job waiting for one: there will be none."""
+        what = f"{type(exc).__name__}: {exc}"
+        w.stop()
+        with self._lock:
+            if w in self._all:
+                self._all.remove(w)
+            closed = self._closed
+            if not closed:
+                self._restarting += 1
+        if closed:
+            return RunResult(error=f"sandbox worker failed ({what}) while the sandbox was being closed")
+        try:
+            nw = _Worker(self, w.cpu)  # on the CPU of the one it replaces
+        except BaseException as exc2:
+            log.error("grpo-rewards local sandbox: could not restart a worker: %s", exc2)
+            with self._lock:
+                self._restarting -= 1
+                self._lost = (
+                    f"a worker failed ({what}) and could not be restarted: {type(exc2).__name__}: {exc2}",
+                    exc2,
+                )
+                dead = not self._all and not self._restarting and not self._closed
+            if dead:
+                self._idle.put(None)
+            if not isinstance(exc2, Exception):
+                raise
+            return RunResult(error=f"sandbox worker failed ({what}); restart failed: {exc2}")
+        with self._lock:
+            self._restarting -= 1
+            closed = self._closed
+            if not closed:
+                self._all.append(nw)
+        if closed:
+            nw.stop()
+            return RunResult(error=f"sandbox worker failed ({what}) while the sandbox was being closed")
+        self._idle.put(nw)
+        return RunResult(error=f"sandbox worker failed and was restarted: {what}")
 
     def run(self, job: Job, judge: Judge | None = None) -> RunResult:
         """Run one job on a free worker (blocking until one is free)."""
@@ -430,25 +580,16 @@ class LocalSandbox:
             raise SandboxUnavailable(f"language {job.language!r} needs {tool}, which is not installed here")
         w = self._take()
         try:
-            return w.run(job, judge)
+            result = w.run(job, judge)
         except (FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
-            # The worker is in an unknown state: replace it.
-            w.kill()
-            with self._lock:
-                if w in self._all:
-                    self._all.remove(w)
-            try:
-                nw = _Worker(self, w.cpu)  # on the CPU of the one it replaces
-                with self._lock:
-                    self._all.append(nw)
-                w = nw
-            except Exception as exc2:  # noqa: BLE001 - reported in the result; pool shrinks
-                log.error("grpo-rewards local sandbox: could not restart a worker: %s", exc2)
-                return RunResult(error=f"sandbox worker failed ({type(exc).__name__}: {exc}); restart failed: {exc2}")
-            return RunResult(error=f"sandbox worker failed and was restarted: {type(exc).__name__}: {exc}")
-        finally:
-            if w.alive():
-                self._give(w)
+            return self._replace(w, exc)  # the worker broke: the job's result says so
+        except BaseException as exc:
+            # Not the worker's fault (a judge that raises, KeyboardInterrupt), but it is left
+            # mid-job all the same: replaced, never reused; the error is the caller's.
+            self._replace(w, exc)
+            raise
+        self._give(w)
+        return result
 
     def run_many(self, jobs: Sequence[Job], judges: Sequence[Judge | None] | None = None) -> list[RunResult]:
         """Run jobs in parallel across the workers; results in input order."""
@@ -461,14 +602,22 @@ class LocalSandbox:
             return [f.result() for f in futures]
 
     def close(self) -> None:
-        """Stop every worker (and so every process any run started)."""
+        """Stop every worker (and so every process any run started), and reap them all: when
+        this returns, no process the sandbox started is left, not even as a zombie. A job
+        running meanwhile ends with an error; later ones raise :class:`SandboxUnavailable`."""
+        idle: set[_Worker] = set()
         with self._lock:
             self._closed = True
-            for w in self._all:
-                w.kill()
-            self._all.clear()
             while not self._idle.empty():
-                self._idle.get_nowait()
+                w = self._idle.get_nowait()
+                if w is not None:
+                    idle.add(w)
+            self._idle.put(None)  # wakes jobs waiting for a worker
+            workers = list(self._all)
+            self._all.clear()
+        # A busy worker would read EOF only once its job ends: no grace for it.
+        _stop_workers([w for w in workers if w in idle])
+        _stop_workers([w for w in workers if w not in idle], grace=0.0)
 
     def __enter__(self) -> LocalSandbox:
         return self.start()
@@ -515,6 +664,18 @@ class LocalSandbox:
         """One line per layer, for ``grpo-rewards`` diagnostics and the docs."""
         self.start()
         return "\n".join(f"{k:8} {v}" for k, v in self.layers.items())
+
+
+def _stop_workers(workers: list[_Worker], grace: float = 2.0) -> None:
+    """Stop and reap ``workers`` (emptying the list): all hung up first, so that idle ones end
+    together within the grace period, then each stopped in turn."""
+    taken = list(workers)
+    workers.clear()
+    for w in taken:
+        w.hang_up()
+    deadline = time.monotonic() + grace
+    for w in taken:
+        w.stop(max(0.0, deadline - time.monotonic()))
 
 
 _live: weakref.WeakSet[LocalSandbox] = weakref.WeakSet()
