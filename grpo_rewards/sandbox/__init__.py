@@ -158,6 +158,7 @@ class RunResult:
     :param timed_out: the job hit ``Limits.total_s``.
     :param bad_tests: why the test code itself cannot run (e.g. it does not compile), if so:
         the row's fault, not the candidate's.
+    :param stalled: see below.
     """
 
     cases: list[CaseResult] = field(default_factory=list)
@@ -165,6 +166,11 @@ class RunResult:
     error: str | None = None
     timed_out: bool = False
     bad_tests: str | None = None
+    stalled: bool = False
+    """The host stopped the job at its deadline (``Limits.total_s`` plus a small slack): the
+    tester never finished it, because of what the candidate did (a value the test code could
+    not finish with, a C-level loop it triggered). ``timed_out`` is set too: a candidate's
+    stall is its timeout, never "no signal"."""
 
 
 Judge = Callable[[CaseResult], bool]

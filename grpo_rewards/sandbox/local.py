@@ -101,6 +101,20 @@ def available_languages() -> list[str]:
     return [lang for lang in ("python", "c", "cpp", "javascript") if _toolchain(lang)]
 
 
+HOST_SLACK_S = 2.0
+"""How long past ``Limits.total_s`` the host waits for a job's end before it stops the worker
+(plus ``Limits.compile_s`` for C and C++): the wall time of one sample is bounded by
+``total_s + HOST_SLACK_S``."""
+
+
+class JobStalled(TimeoutError):
+    """The tester did not end a job by the host's deadline; ``result`` holds what came back."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__("the job did not end by the host's deadline")
+        self.result = result
+
+
 class _Worker:
     """One warm worker process and its pipes. Used by one thread at a time."""
 
@@ -271,10 +285,20 @@ class _Worker:
             frame["cases"] = [{"args": [encode(a) for a in args], "kwargs": {k: encode(v) for k, v in kw.items()}}
                               for args, kw in job.args]  # fmt: skip
         send_frame(self.w, frame)
-        deadline = time.monotonic() + lim.total_s + lim.compile_s + 15
+        # The tester keeps the job within total_s itself; the host waits a little longer, and
+        # compile time only for the languages that compile.
+        deadline = time.monotonic() + lim.total_s + HOST_SLACK_S
+        if job.language in ("c", "cpp"):
+            deadline += lim.compile_s
         result = RunResult()
         while True:
-            msg = self.chan.recv(deadline)
+            try:
+                msg = self.chan.recv(deadline)
+            except TimeoutError:
+                # The tester did not finish by the deadline: the candidate stalled it. What came
+                # back counts; the cases that did not finish count as failed.
+                result.timed_out = result.stalled = True
+                raise JobStalled(result) from None
             if msg.get("end"):
                 result.timed_out = bool(msg.get("timed_out"))
                 return result
@@ -581,6 +605,11 @@ class LocalSandbox:
         w = self._take()
         try:
             result = w.run(job, judge)
+        except JobStalled as exc:
+            # The candidate's doing, not the worker's: a timeout for the sample. The worker is
+            # stuck mid-job, so it is replaced all the same.
+            self._replace(w, exc)
+            return exc.result
         except (FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
             return self._replace(w, exc)  # the worker broke: the job's result says so
         except BaseException as exc:

@@ -482,7 +482,13 @@ class CodeVerifier(Verifier):
                 if not first_fail:
                     first_fail = f"case {c.index}: {why}" if n > 1 else why
         if len(seen) < n and not first_fail:
-            first_fail = "time limit exceeded" if res.timed_out else "not every case ran"
+            first_fail = (
+                "stalled past the time limit (the host stopped the job)"
+                if getattr(res, "stalled", False)
+                else "time limit exceeded"
+                if res.timed_out
+                else "not every case ran"
+            )
         info = {"passed": passed, "total": n}
         if passed == n:
             return Score.correct(f"{n}/{n} tests passed", **info)

@@ -305,3 +305,26 @@ def test_cases_are_counted_by_the_host_not_by_the_results_that_came_back(pool: L
     assert s.info == {"passed": 1, "total": 2}
     assert assert_case_count("x = 1\nassert f(1)\ny = 2\nassert f(2)\n") == 3  # setup, then every statement
     assert assert_case_count("def check(c):\n    assert c(1)\ncheck(f)\n") == 1  # HumanEval's form: one case
+
+
+def test_a_candidate_that_stalls_the_tester_gets_a_timeout_not_no_signal(pool: LocalSandbox) -> None:
+    # sum(range(n)) runs in C in the tester: no signal handler runs until it ends, so only the
+    # host's deadline (total_timeout + HOST_SLACK_S, not minutes later) stops it. The candidate
+    # chose n: its stall is its timeout (value 0 for the cases the host did not see finish),
+    # never the error outcome (no signal).
+    from grpo_rewards.sandbox import Job, Limits
+
+    code = "assert f(1) == 1\nassert sum(range(f(10**14))) > 0\nassert f(2) == 2\n"
+    res = pool.run(Job("python", "assert", "def f(x): return x\n", test_code=code, limits=Limits(wall_s=2, total_s=4)))
+    assert res.stalled and res.timed_out and res.error is None, res
+    value, outcome, detail = run(
+        make(pool, scoring="partial"), py("def f(x): return x"), {"kind": "assert", "code": code}
+    )
+    assert outcome == Outcome.TIMEOUT, detail
+    # The tester sends case results with the job's end, so none reached the host: no credit
+    # that the host did not see earned.
+    assert (value, detail) == (0.0, "0/3 tests passed; stalled past the time limit (the host stopped the job)")
+    # The pool replaced the stuck worker and goes on scoring.
+    assert (
+        run(make(pool), py("def f(x): return x"), {"kind": "assert", "code": "assert f(3) == 3"})[1] == Outcome.CORRECT
+    )
