@@ -591,6 +591,7 @@ class W:
     caps_ok = False
     env: dict[str, str] = {}
     spawn_sock: socket.socket | None = None
+    zygote_pid = 0  # the candidate zygote, the tester's child: collected before the tester exits
     host = Channel(0)
     run_calls: list[tuple[Any, tuple[Any, ...], str]] = []
     unshare: Any = None  # libc's unshare() and setns(), bound once in the zygote
@@ -697,6 +698,7 @@ def main() -> None:
         _candidate_zygote(zc_sock)
         os._exit(0)
     zc_sock.close()
+    W.zygote_pid = zc
     W.spawn_sock = z_sock
     send_frame(1, {"ready": True, "layers": layers})
     _serve_jobs()
@@ -861,6 +863,18 @@ def _set_name(name: bytes) -> None:
     libc().prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME
 
 
+def _stop_zygote() -> None:
+    """Kill and collect the candidate zygote before the tester exits: without a PID namespace
+    nothing else would (it would be left ``<defunct>`` under PID 1)."""
+    if W.zygote_pid:
+        try:
+            os.kill(W.zygote_pid, signal.SIGKILL)
+            os.waitpid(W.zygote_pid, 0)
+        except OSError:
+            pass
+        W.zygote_pid = 0
+
+
 def _serve_jobs() -> None:
     """Z' as the tester: one job at a time, test code run here (never candidate code), with a
     SIGALRM at the job's deadline; case frames go to the host as they complete, then "end"."""
@@ -877,6 +891,7 @@ def _serve_jobs() -> None:
         try:
             job = W.host.recv()
         except FrameError:
+            _stop_zygote()
             os._exit(0)
         if "kind" not in job:
             continue  # a stray early-stop answer for a job that already ended
