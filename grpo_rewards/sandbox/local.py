@@ -96,11 +96,6 @@ def _toolchain(language: str) -> dict[str, Any]:
     return {"python": True}
 
 
-def available_languages() -> list[str]:
-    """Languages whose toolchain is installed here (Python always)."""
-    return [lang for lang in ("python", "c", "cpp", "javascript") if _toolchain(lang)]
-
-
 HOST_SLACK_S = 2.0
 """How long past ``Limits.total_s`` the host waits for a job's end before it stops the worker
 (plus ``Limits.compile_s`` for C and C++): the wall time of one sample is bounded by
