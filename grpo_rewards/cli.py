@@ -11,13 +11,13 @@ import itertools
 import json
 import logging
 import sys
-import tomllib
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from grpo_rewards import __version__
+from grpo_rewards.composition import parse_set_value
 from grpo_rewards.errors import ConfigError, DatasetColumnError, GrpoRewardsError, InputError
 from grpo_rewards.exitcodes import ExitCode, exit_code_for
 from grpo_rewards.plugins import Entry, get_registry
@@ -390,15 +390,6 @@ def _fail_on_invalid(rows: Any) -> Any:
         yield r
 
 
-def _toml_value(text: str) -> Any:
-    """A ``--set`` value: a TOML literal (``2``, ``0.5``, ``true``, ``"x"``, ``[1, 2]``,
-    ``{a = 1}``), else the text itself, as ``grpo-train --set`` reads it."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def _option_names(spec: RewardSpec, name: str) -> list[str] | None:
     """The options component ``name`` accepts; ``None`` when its factory takes any (or is a plain
     function, which checks them itself)."""
@@ -437,7 +428,7 @@ def _with_options(spec: RewardSpec, items: Sequence[str]) -> RewardSpec:
                 + (f"; did you mean {near[0]!r}?" if near else ".")
                 + f" Its options: {', '.join(sorted(allowed)) or '(none)'} (grpo-rewards list {verifier})."
             )
-        given.setdefault(name, {})[option] = _toml_value(raw.strip())
+        given.setdefault(name, {})[option] = parse_set_value(raw.strip())
     if not given:
         return spec
     components = tuple(

@@ -43,7 +43,7 @@ from typing import Any
 from grpo_rewards.contract import Outcome
 from grpo_rewards.errors import ConfigError
 
-__all__ = ["Gate", "ComponentSpec", "RewardSpec", "parse_reward_spec", "DEFAULT_OUTCOME_POLICY"]
+__all__ = ["Gate", "ComponentSpec", "RewardSpec", "parse_reward_spec", "parse_set_value", "DEFAULT_OUTCOME_POLICY"]
 
 SKIP = "skip"
 
@@ -103,6 +103,15 @@ class RewardSpec:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.components]
+
+
+def parse_set_value(text: str) -> Any:
+    """A ``--set`` value (``grpo-rewards score --set``, ``grpo-train --set``): a TOML literal
+    (``3``, ``1e-4``, ``true``, ``"x"``, ``[1, 2]``, ``{a = 1}``), else the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def _near(key: str, allowed: Sequence[str]) -> str:

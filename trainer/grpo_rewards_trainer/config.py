@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from grpo_rewards.composition import parse_set_value
 from grpo_rewards.errors import ConfigError
 from grpo_rewards_trainer.tiny import SYSTEM_PROMPT
 
@@ -215,15 +216,6 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
-def _parse_value(text: str) -> Any:
-    """A ``--set`` value: a TOML literal (``3``, ``1e-4``, ``true``, ``"x"``, ``[1, 2]``,
-    ``{a = 1}``), else the text as a string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def apply_overrides(config: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Apply ``key.path=value`` overrides (``grpo.max_steps=10``, ``model.lora.r=16``)."""
     out = copy.deepcopy(dict(config))
@@ -241,7 +233,7 @@ def apply_overrides(config: Mapping[str, Any], overrides: Sequence[str]) -> dict
             if not isinstance(nxt, dict):
                 raise ConfigError(f"--set {item!r}: {'.'.join(parts[: i + 1])!r} is not a table")
             node = nxt
-        node[parts[-1]] = _parse_value(raw.strip())
+        node[parts[-1]] = parse_set_value(raw.strip())
     return out
 
 
