@@ -186,3 +186,23 @@ def test_a_reward_model_id_among_the_rewards_says_how_to_pass_it(tmp_path: Path)
         )
     assert "unknown verifier 'org/rm-7b'" in str(err.value)
     assert "if 'org/rm-7b' is a reward model, load it and pass the object: reward_model=" in str(err.value)
+
+
+def test_a_heldout_reward_that_is_not_a_component_fails_before_the_model(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"heldout_reward 'exact' is not one of the rewards \(math\)"):
+        GRPOTrainer(
+            model="tiny",
+            args=_args(tmp_path),
+            train_dataset=_data(answer=["1"]),
+            rewards="math",
+            heldout_dataset=_data(answer=["2"]),
+            heldout_reward="exact",
+        )
+    with pytest.raises(DatasetColumnError, match=r"reward 'math' needs column 'answer'.* columns: prompt, solution"):
+        GRPOTrainer(
+            model="tiny",
+            args=_args(tmp_path),
+            train_dataset=_data(answer=["1"]),
+            rewards="math",
+            heldout_dataset=_data(solution=["2"]),
+        )

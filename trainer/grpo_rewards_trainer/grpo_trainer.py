@@ -238,6 +238,8 @@ class GRPOTrainer(trl.GRPOTrainer):
             _log_missing_shares(train_dataset, rewards.reward_set.required_columns())
         args_obj.reward_weights = rewards.reward_weights
         self.rewards = rewards.reward_set
+        if heldout_dataset is not None:
+            heldout_component = self._heldout_component(self.rewards, heldout_dataset, heldout_reward)
 
         # 3. The model, last.
         if isinstance(model, str | os.PathLike):
@@ -275,34 +277,35 @@ class GRPOTrainer(trl.GRPOTrainer):
         }
         self._started = started
         if heldout_dataset is not None:
-            self._add_heldout(heldout_dataset, heldout_reward, heldout_every)
+            from grpo_rewards_trainer.heldout import HeldoutCallback
+
+            rows = heldout_dataset.to_list() if hasattr(heldout_dataset, "to_list") else list(heldout_dataset)
+            self.add_callback(
+                HeldoutCallback(
+                    rows,
+                    self.rewards,
+                    heldout_component,
+                    sink=self.run_info.setdefault("heldout", {}),
+                    every=heldout_every,
+                    max_new_tokens=int(getattr(self.args, "max_completion_length", 256)),
+                )
+            )
 
     # -- construction helpers -------------------------------------------------------------------
 
-    def _add_heldout(self, dataset: Any, component: str | None, every: int) -> None:
-        from grpo_rewards_trainer.heldout import HeldoutCallback
-
-        if self.rewards is None:
+    @staticmethod
+    def _heldout_component(rewards: Any, dataset: Any, component: str | None) -> str:
+        """The component judging held-out answers, checked (with the rows' columns) before the
+        model loads."""
+        if rewards is None:
             raise ConfigError("heldout_dataset needs a reward component to judge answers; rewards= has none")
-        component = component or self.rewards.names[0]
-        if component not in self.rewards.names:
-            raise ConfigError(
-                f"heldout_reward {component!r} is not one of the rewards ({', '.join(self.rewards.names)})"
-            )
+        component = component or rewards.names[0]
+        if component not in rewards.names:
+            raise ConfigError(f"heldout_reward {component!r} is not one of the rewards ({', '.join(rewards.names)})")
         columns = _columns(dataset)
         if columns is not None:
-            self.rewards.check_columns([*columns], [component])
-        rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
-        self.add_callback(
-            HeldoutCallback(
-                rows,
-                self.rewards,
-                component,
-                sink=self.run_info.setdefault("heldout", {}),
-                every=every,
-                max_new_tokens=int(getattr(self.args, "max_completion_length", 256)),
-            )
-        )
+            rewards.check_columns([*columns], [component])
+        return str(component)
 
     @staticmethod
     def _load(
