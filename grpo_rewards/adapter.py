@@ -25,10 +25,12 @@ from typing import Any, Protocol
 
 from grpo_rewards.contract import Outcome, Score
 
-__all__ = ["RewardFunction", "AsyncRewardFunction", "ComponentScorer"]
+__all__ = ["RewardFunction", "AsyncRewardFunction", "ComponentScorer", "BATCH_KWARGS", "CONTEXT_KWARGS"]
 
-# Keywords of a TRL call that are not dataset columns (TRL 1.16, GRPOTrainer._calculate_rewards).
-_NOT_COLUMNS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
+# Keywords of a TRL call that are not dataset columns (TRL 1.16, GRPOTrainer._calculate_rewards):
+# the batch itself, and the context that plain reward functions may read (Sample.context).
+BATCH_KWARGS = frozenset({"prompts", "completions", "completion_ids"})
+CONTEXT_KWARGS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
 
 
 class ComponentScorer(Protocol):
@@ -85,7 +87,7 @@ class RewardFunction:
     ) -> list[float | None]:
         if completions is None:
             raise TypeError(f"reward function {self.__name__!r} called without completions=")
-        columns = frozenset(k for k in kwargs if k not in _NOT_COLUMNS)
+        columns = frozenset(k for k in kwargs if k not in CONTEXT_KWARGS)
         if columns != self._checked:  # a batch's keys are the dataset's columns: check once per set of keys
             self.reward_set.check_columns(sorted(columns), [self.component])
             self._checked = columns

@@ -36,6 +36,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from grpo_rewards.adapter import BATCH_KWARGS, CONTEXT_KWARGS
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import ConfigError, DatasetColumnError
 
@@ -51,10 +52,6 @@ __all__ = [
 
 GOLD_COLUMNS: tuple[str, ...] = ("answer", "ground_truth", "solution")
 """Where a seed-form function's ``ground_truths`` come from unless ``gold_column`` says otherwise."""
-
-# Keywords TRL passes that are not dataset columns (TRL 1.16, GRPOTrainer._calculate_rewards).
-TRL_CONTEXT = ("trainer_state", "log_metric", "log_extra", "environments")
-_TRL_BATCH = ("prompts", "completions", "completion_ids")
 
 
 def function_name(fn: Any) -> str:
@@ -162,7 +159,7 @@ class FunctionVerifier(Verifier):
             unknown = sorted(set(options) - self._accepts)
             if unknown:
                 raise ConfigError(f"reward function {self.label} takes no keyword {unknown[0]!r}")
-        reserved = {*_TRL_BATCH, *TRL_CONTEXT, *self.options}
+        reserved = {*BATCH_KWARGS, *CONTEXT_KWARGS, *self.options}
         self._columns = [
             p.name
             for p in params

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from grpo_rewards.adapter import AsyncRewardFunction, RewardFunction
+from grpo_rewards.adapter import BATCH_KWARGS, CONTEXT_KWARGS, AsyncRewardFunction, RewardFunction
 from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.errors import ConfigError, DatasetColumnError, MissingColumnError
@@ -31,10 +31,8 @@ __all__ = ["RewardSet", "BatchResult", "load_rewards", "completion_text"]
 
 log = logging.getLogger("grpo_rewards")
 
-# Keyword arguments TRL passes that are not dataset columns (TRL 1.16, GRPOTrainer._calculate_rewards);
-# the last four reach plain reward functions as Sample.context.
-CONTEXT_KWARGS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
-RESERVED_KWARGS = frozenset({"prompts", "completions", "completion_ids"}) | CONTEXT_KWARGS
+# Keyword arguments TRL passes that are not dataset columns (see grpo_rewards.adapter).
+RESERVED_KWARGS = BATCH_KWARGS | CONTEXT_KWARGS
 _CACHE_BATCHES = 8
 
 
