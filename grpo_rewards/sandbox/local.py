@@ -432,6 +432,8 @@ class LocalSandbox:
         self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         self._all: list[_Worker] = []
         self._restarting = 0
+        self.replacements = 0
+        """Workers stopped after a fault or a stall and started anew, since this sandbox started."""
         self._lost: tuple[str, BaseException] | None = None  # why the last restart failed
         self._lock = threading.Lock()
         self._started = False
@@ -558,6 +560,7 @@ class LocalSandbox:
         what = f"{type(exc).__name__}: {exc}"
         w.stop()
         with self._lock:
+            self.replacements += 1
             if w in self._all:
                 self._all.remove(w)
             closed = self._closed
