@@ -13,11 +13,18 @@ __all__ = [
     "MissingColumnError",
     "InputError",
     "DatasetColumnError",
+    "FatalRewardError",
 ]
 
 
 class GrpoRewardsError(Exception):
     """Base class of every error this library raises on purpose."""
+
+
+class FatalRewardError(GrpoRewardsError):
+    """Never scored: a :class:`~grpo_rewards.RewardSet` raises it to its caller instead of
+    scoring the batch ``error`` (e.g. a strict sandbox that failed, where a run must stop
+    rather than train on a reward with no signal)."""
 
 
 class ConfigError(GrpoRewardsError, ValueError):

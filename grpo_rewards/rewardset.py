@@ -23,9 +23,10 @@ from typing import Any
 from grpo_rewards.adapter import BATCH_KWARGS, CONTEXT_KWARGS, AsyncRewardFunction, RewardFunction
 from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
 from grpo_rewards.contract import Sample, Score, Verifier
-from grpo_rewards.errors import ConfigError, DatasetColumnError, MissingColumnError
+from grpo_rewards.errors import ConfigError, DatasetColumnError, FatalRewardError, MissingColumnError
 from grpo_rewards.functions import FunctionVerifier, RewardDefinition
 from grpo_rewards.plugins import get_registry
+from grpo_rewards.sandbox import SandboxUnavailable
 
 __all__ = ["RewardSet", "BatchResult", "load_rewards", "completion_text"]
 
@@ -379,6 +380,8 @@ class RewardSet:
                 results: Sequence[Score | BaseException] = verifier.score_batch(samples)
                 if len(results) != len(samples):
                     raise RuntimeError(f"score_batch returned {len(results)} results for {len(samples)} samples")
+            except FatalRewardError:
+                raise  # e.g. a strict sandbox that failed: the caller stops, nothing is scored
             except Exception as exc:  # noqa: BLE001 - one failure must not kill the training step
                 self._warn(comp, exc)
                 results = [exc] * len(samples)
@@ -402,7 +405,9 @@ class RewardSet:
             self._warned.add(key)
             # A row without a column is the data's doing, and the message says all: the traceback
             # only at debug level (grpo-rewards --debug). A verifier that raised gets it always.
-            quiet = isinstance(exc, MissingColumnError) and not log.isEnabledFor(logging.DEBUG)
+            # A sandbox that cannot run names its cause in the message (and logged the worker's
+            # own traceback once): this process's traceback adds nothing but noise.
+            quiet = isinstance(exc, (MissingColumnError, SandboxUnavailable)) and not log.isEnabledFor(logging.DEBUG)
             log.warning(
                 "reward %r: %s: %s (scored as %s; further %s from this reward are not logged again)",
                 comp.name,

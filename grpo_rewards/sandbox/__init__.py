@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from grpo_rewards.errors import GrpoRewardsError
+from grpo_rewards.errors import FatalRewardError, GrpoRewardsError
 
 __all__ = [
+    "SandboxFaultError",
     "Limits",
     "Job",
     "CaseResult",
@@ -40,8 +41,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "c": ("stdio",),
     "cpp": ("stdio",),
 }
-"""The test kinds each language's jobs can have (C and C++ programs have no assert harness)."""
-"""Languages the local sandbox knows (C, C++ and JavaScript need gcc, g++ and node)."""
+"""The test kinds each language's jobs can have (C and C++ programs have no assert harness;
+C, C++ and JavaScript need gcc, g++ and node)."""
 
 
 class SandboxUnavailable(GrpoRewardsError, RuntimeError):
@@ -50,6 +51,11 @@ class SandboxUnavailable(GrpoRewardsError, RuntimeError):
 
     A :class:`~grpo_rewards.GrpoRewardsError`, so that ``except GrpoRewardsError`` (and the
     command lines) report it; still a ``RuntimeError`` for code that caught it as one."""
+
+
+class SandboxFaultError(SandboxUnavailable, FatalRewardError):
+    """A strict sandbox failed (it could not start, or a worker faulted mid-job). Raised through
+    the :class:`~grpo_rewards.RewardSet` to the caller rather than scored ``error``."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import _socket
 import base64
 import builtins
 import ctypes
+import errno
 import fcntl
 import json
 import marshal
@@ -40,6 +41,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import time
@@ -691,15 +693,21 @@ def main() -> None:
     zc = os.fork()
     if zc == 0:
         z_sock.close()
-        null = os.open("/dev/null", os.O_RDWR)
-        os.dup2(null, 0)  # the host's pipes are not for candidates; keep 0-2 occupied
-        os.dup2(null, 1)
-        os.close(null)
         _candidate_zygote(zc_sock)
         os._exit(0)
     zc_sock.close()
     W.zygote_pid = zc
     W.spawn_sock = z_sock
+    # The zygote says it is ready, or why it is not (its traceback): a worker whose zygote
+    # cannot start never reports ready, so its fault never reaches a candidate's score.
+    try:
+        first = Channel(z_sock.fileno()).recv(time.monotonic() + 60)
+    except (FrameError, OSError, TimeoutError) as exc:
+        first = {"failed": f"the candidate zygote ended during its set-up ({type(exc).__name__}: {exc})"}
+    if not first.get("ready"):
+        _stop_zygote()
+        send_frame(1, {"ready": False, "error": str(first.get("failed", first))})
+        os._exit(1)
     send_frame(1, {"ready": True, "layers": layers})
     _serve_jobs()
 
@@ -804,6 +812,13 @@ class JobTimeout(BaseException):
     """The job's total time ran out while test code was running (raised by SIGALRM)."""
 
 
+class SandboxFault(BaseException):
+    """The sandbox itself failed: the candidate zygote is gone, or a run's set-up failed before
+    any candidate code ran. Never the candidate's doing, so never part of its score: the host
+    gets a ``fault`` frame (the sample is ``error``, the worker is replaced). A BaseException,
+    so that no runner's ``except Exception`` takes it for a failing case."""
+
+
 _alarm = {"critical": False, "pending": False}
 
 
@@ -905,6 +920,8 @@ def _serve_jobs() -> None:
             _tester(job)
         except JobTimeout:
             timed_out = True
+        except SandboxFault as exc:
+            _send_host({"fault": str(exc)})
         except BaseException as exc:  # noqa: BLE001 - reported to the host, never swallowed
             try:
                 import traceback
@@ -927,8 +944,36 @@ def _serve_jobs() -> None:
 
 def _candidate_zygote(sock: socket.socket) -> None:
     """Zc: forks one candidate process U per request, each in a new PID namespace, and watches
-    it until it ends (T's word, T gone, or the run's wall-clock deadline)."""
+    it until it ends (T's word, T gone, or the run's wall-clock deadline). Its first frame to T
+    is ``ready``, or ``failed`` with the traceback of its set-up."""
     fd = sock.fileno()
+    try:
+        pidns_fd, scratch_mb, build = _zygote_setup()
+    except BaseException:  # noqa: BLE001 - sent to T, which tells the host
+        import traceback
+
+        try:
+            send_frame(fd, {"failed": traceback.format_exc()[-4000:]})
+        except OSError:
+            pass
+        os._exit(1)
+    send_frame(fd, {"ready": True})
+    _zygote_loop(sock, pidns_fd, scratch_mb, build)
+
+
+def _zygote_setup() -> tuple[int, int, str]:
+    """The zygote's one-time set-up; returns its PID namespace fd, the scratch size and the
+    build directory."""
+    if not stat.S_ISCHR(os.stat("/dev/null").st_mode):
+        raise OSError(
+            "/dev/null is not the null device here (it is not a character device; the sandbox "
+            "bind-mounts the host's /dev/null): restore it on the host, e.g. "
+            "rm /dev/null && mknod -m 666 /dev/null c 1 3"
+        )
+    null = os.open("/dev/null", os.O_RDWR)
+    os.dup2(null, 0)  # the host's pipes are not for candidates; keep 0-2 occupied
+    os.dup2(null, 1)
+    os.close(null)
     prctl(PR_SET_DUMPABLE, 0)  # candidates cannot read this process through /proc
     _set_name(b"sbx-zygote")
     if dict(os.environ) != W.env:  # runs inherit it: the scrubbed environment, nothing else
@@ -964,10 +1009,16 @@ def _candidate_zygote(sock: socket.socket) -> None:
     gc.collect()
     libc().malloc_trim(0)  # give freed heap back: every page left here is copied per run
     gc.freeze()  # the collector leaves inherited objects alone: fewer copy-on-write faults per run
-    last_job = None
     build = "/build" if W.mountns else os.path.join(W.box_parent, "build")
     if W.mountns and not os.listdir(build):
         _EMPTY[build] = os.stat(build).st_size
+    return pidns_fd, scratch_mb, build
+
+
+def _zygote_loop(sock: socket.socket, pidns_fd: int, scratch_mb: int, build: str) -> None:
+    """Zc's requests: one run per request, until T hangs up."""
+    fd = sock.fileno()
+    last_job = None
     plans: dict[tuple[Any, ...], tuple[tuple[int, tuple[int, int]], ...]] = {}
     chan = Channel(fd)
     while True:
@@ -1112,8 +1163,11 @@ def _spawn(sock: socket.socket, req: dict[str, Any], plan: Any, pidns_fd: int) -
         try:  # the zygote's other descriptors are closed in _candidate (closerange)
             _candidate(req, plan, box, status_w, -1 if rpc else io_u, io_u if rpc else -1)
         except BaseException as exc:  # noqa: BLE001 - reported through the status pipe
+            # Only the run's set-up can get here with status_w open: it is closed before any
+            # candidate code runs, so nothing written here can come from the candidate.
             try:
-                os.write(status_w, json.dumps({"setup_error": f"sandbox setup failed: {exc}"}).encode() + b"\n")
+                what = f"{type(exc).__name__}: {exc}"
+                os.write(status_w, json.dumps({"fault": f"a run's set-up failed: {what}"}).encode() + b"\n")
             except OSError:
                 pass
         os._exit(code)
@@ -1212,9 +1266,17 @@ def _candidate(req: dict[str, Any], plan: Any, box: str, status_w: int, out_w: i
     if 0 <= rpc_fd <= 3:
         rpc_fd = fcntl.fcntl(rpc_fd, fcntl.F_DUPFD, 10)
     os.setsid()  # own session and process group: kill(0, ...) reaches only this run
-    for name, text in (req.get("files") or {}).items():
-        with open(os.path.join(box, name), "w") as f:
-            f.write(text)
+    try:
+        for name, text in (req.get("files") or {}).items():
+            with open(os.path.join(box, name), "w") as f:
+                f.write(text)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        # The program (its source, for the languages that write it out) does not fit the
+        # run's disk limit: the candidate's doing, a failed case like any other.
+        os.write(status_w, json.dumps({"setup_error": f"the program does not fit the disk limit: {exc}"}).encode())
+        os._exit(120)
     # The zygote's descriptors 0 and 1 are /dev/null (see main); 2 may be the host's stderr.
     # dup2() makes the copies inheritable, as exec mode needs.
     os.dup2(out_w if out_w >= 0 and req.get("stderr_to_stdout") else 1, 2)
@@ -1424,12 +1486,21 @@ class Spawned:
         self._status: dict[str, Any] | None = None
         self._closed = False
         with _Critical():  # registered in `live` before a deferred job alarm can fire
-            send_trusted(sock.fileno(), req)
-            msg, fds, _, _ = socket.recv_fds(sock, 1, 4)
+            try:
+                send_trusted(sock.fileno(), req)
+                msg, fds, _, _ = socket.recv_fds(sock, 1, 4)
+            except OSError as exc:
+                raise SandboxFault(f"the candidate zygote is gone ({type(exc).__name__}: {exc})") from None
             if msg != b"k" or len(fds) < 3:
                 for f in fds:
                     os.close(f)
-                raise OSError(f"candidate zygote refused: {recv_frame(sock.fileno()).get('error')}")
+                if not msg:
+                    raise SandboxFault("the candidate zygote is gone (it closed its socket)")
+                try:
+                    why = recv_frame(sock.fileno(), time.monotonic() + 10).get("error")
+                except (FrameError, OSError, TimeoutError) as exc:
+                    why = f"no reason given ({type(exc).__name__})"
+                raise SandboxFault(f"the candidate zygote could not start a run: {why}")
             self.status_fd, self.ctrl_fd, self.io_fd = fds[0], fds[1], fds[2]
             self.chan = Channel(self.io_fd)
             self.deadline = time.monotonic() + float(req["limits"]["wall_s"]) + 0.5
@@ -1442,7 +1513,15 @@ class Spawned:
             pass
 
     def status(self) -> dict[str, Any]:
-        """Wait for the run to end and return how it ended (exit, signal, killed, cpu_s)."""
+        """Wait for the run to end and return how it ended (exit, signal, killed, cpu_s).
+        Raises :class:`SandboxFault` when the sandbox, not the run, failed: the run's set-up
+        failed before any candidate code ran, or the zygote that watched it died."""
+        st = self._wait()
+        if "fault" in st:
+            raise SandboxFault(st["fault"])
+        return st
+
+    def _wait(self) -> dict[str, Any]:
         if self._status is None:
             buf = b""
             while True:
@@ -1462,7 +1541,7 @@ class Spawned:
             if "setup_error" in st:
                 st["error"] = st["setup_error"]
             elif not st:
-                st = {"error": "candidate zygote died"}
+                st = {"fault": "the candidate zygote died while it watched a run"}
             self._status = st
         return self._status
 
@@ -1470,7 +1549,7 @@ class Spawned:
         if self._closed:
             return
         self.kill()
-        self.status()
+        self._wait()
         self._closed = True
         Spawned.live.discard(self)
         for f in (self.status_fd, self.ctrl_fd, self.io_fd):
@@ -1721,9 +1800,9 @@ class RPC:
     def stop(self) -> dict[str, Any]:
         st: dict[str, Any] = {}
         if self.run is not None:
-            self.run.close()
-            st = self.run.status()
-            self.run = None
+            run, self.run = self.run, None
+            run.close()
+            st = run.status()
         return st
 
     def _handle(self, h: int, t: str, c: bool) -> Remote:
@@ -1907,7 +1986,7 @@ def _run_assert(job: dict[str, Any], send: Any, job_deadline: float) -> None:
             res["timeout"] = True
         except CandidateGone as exc:
             res["error"] = str(exc)
-        except JobTimeout:
+        except (JobTimeout, SandboxFault):
             raise
         except BaseException as exc:  # noqa: BLE001 - anything else fails the case
             res["error"] = _describe(exc)

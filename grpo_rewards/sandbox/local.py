@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grpo_rewards.hookspecs import Register, hookimpl
-from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxUnavailable
+from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxFaultError, SandboxUnavailable
 from grpo_rewards.sandbox._worker import Channel, FrameError, decode, encode, send_frame
 
 __all__ = ["LocalSandbox", "LAYERS"]
@@ -110,6 +110,35 @@ class JobStalled(TimeoutError):
         self.result = result
 
 
+class WorkerFault(RuntimeError):
+    """The sandbox, not the candidate, failed during a job (the tester's ``fault`` or
+    ``fatal`` frame): the worker is replaced and the job's sample is ``error``."""
+
+
+SELF_CHECK = (
+    (Job("python", "assert", "def inc(x):\n    return x + 1\n", test_code="assert inc(1) == 2\n"), None),
+    (Job("python", "stdio", "print(int(input()) + 1)\n", inputs=["41\n"]), "42\n"),
+)
+"""Known-good programs every new worker must pass before it takes a job (the assert path,
+through RPC, and the program path): a sandbox that is broken in a way its start-up cannot
+see (every run failing in its set-up, say) would otherwise score every sample ``wrong``."""
+
+
+def _self_check_failure(w: _Worker) -> str | None:
+    """Why the worker fails the self-check, or None when it passes."""
+    for job, want in SELF_CHECK:
+        try:
+            res = w.run(job, None)
+        except (WorkerFault, JobStalled, FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        case = res.cases[0] if len(res.cases) == 1 else None
+        ok = case is not None and not res.error and (case.passed if want is None else case.stdout == want)
+        if not ok:
+            got = res.error or (case.error if case is not None else f"{len(res.cases)} case results")
+            return f"a known-good {job.kind} program failed ({got or 'wrong output'})"
+    return None
+
+
 class _Worker:
     """One warm worker process and its pipes. Used by one thread at a time."""
 
@@ -152,6 +181,9 @@ class _Worker:
         self.chan = Channel(self.r)
         try:
             self.layers = self._handshake(sandbox)
+            why = _self_check_failure(self)
+            if why is not None:
+                raise SandboxUnavailable(f"sandbox self-check failed: {why}")
         except BaseException:
             self.stop()
             raise
@@ -188,7 +220,9 @@ class _Worker:
         send_frame(self.w, reply)
         ready = self.chan.recv(deadline)
         if not ready.get("ready"):
-            raise SandboxUnavailable(f"sandbox worker failed to start: {ready}")
+            error = str(ready.get("error", ready))
+            _log_once(f"grpo-rewards local sandbox: a worker failed to start:\n{error}")
+            raise SandboxUnavailable(f"sandbox worker failed to start: {_last_line(error)}")
         return dict(ready["layers"])
 
     @staticmethod
@@ -286,6 +320,7 @@ class _Worker:
         if job.language in ("c", "cpp"):
             deadline += lim.compile_s
         result = RunResult()
+        fault = ""
         while True:
             try:
                 msg = self.chan.recv(deadline)
@@ -296,9 +331,14 @@ class _Worker:
                 raise JobStalled(result) from None
             if msg.get("end"):
                 result.timed_out = bool(msg.get("timed_out"))
+                if fault:
+                    raise WorkerFault(fault)
                 return result
+            if "fault" in msg:
+                fault = f"sandbox fault: {msg['fault']}"
+                continue
             if "fatal" in msg:
-                result.error = f"sandbox tester failed: {msg['fatal']}"
+                fault = f"sandbox tester failed: {msg['fatal']}"
                 continue
             if "bad_tests" in msg:
                 result.bad_tests = str(msg["bad_tests"])
@@ -311,6 +351,20 @@ class _Worker:
             if job.early_stop and not case.skipped:
                 ok = judge(case) if judge is not None else bool(case.passed)
                 send_frame(self.w, {"go": bool(ok)})
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else text
+
+
+def _log_once(message: str) -> None:
+    """Log an error once per process, however many workers or samples hit it."""
+    with _warn_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    log.error(message)
 
 
 def _children(pid: int) -> list[int]:
@@ -600,7 +654,12 @@ class LocalSandbox:
         if job.language in ("c", "cpp", "javascript") and not _toolchain(job.language):
             tool = {"c": "gcc", "cpp": "g++", "javascript": "node"}[job.language]
             raise SandboxUnavailable(f"language {job.language!r} needs {tool}, which is not installed here")
-        w = self._take()
+        try:
+            w = self._take()
+        except SandboxUnavailable as exc:
+            if self.strict and not isinstance(exc, SandboxFaultError):
+                raise SandboxFaultError(str(exc)) from exc
+            raise
         try:
             result = w.run(job, judge)
         except JobStalled as exc:
@@ -608,8 +667,14 @@ class LocalSandbox:
             # stuck mid-job, so it is replaced all the same.
             self._replace(w, exc)
             return exc.result
-        except (FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
-            return self._replace(w, exc)  # the worker broke: the job's result says so
+        except (WorkerFault, FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
+            # The worker broke: never the candidate's doing, so the job has no verdict. It is
+            # replaced by one that passed the self-check; strict mode raises instead.
+            res = self._replace(w, exc)
+            _log_once(f"grpo-rewards local sandbox: {res.error}")
+            if self.strict:
+                raise SandboxFaultError(res.error or "sandbox worker failed") from exc
+            return res
         except BaseException as exc:
             # Not the worker's fault (a judge that raises, KeyboardInterrupt), but it is left
             # mid-job all the same: replaced, never reused; the error is the caller's.
