@@ -892,16 +892,26 @@ def _stop_zygote() -> None:
 
 def _serve_jobs() -> None:
     """Z' as the tester: one job at a time, test code run here (never candidate code), with a
-    SIGALRM at the job's deadline; case frames go to the host as they complete, then "end"."""
+    SIGALRM at the job's deadline; case frames go to the host as they complete, then "end".
+
+    The tester has hard limits of its own: address space (``tester_memory_mb``: a candidate
+    whose values make test code allocate without end gets a MemoryError, its case fails) and
+    CPU time over its life (``tester_cpu_s``; a job's share is its soft limit, SIGXCPU ends the
+    job as its alarm would, and the host retires a worker past half of it, between jobs)."""
     prctl(PR_SET_DUMPABLE, 0)
     _set_name(b"sbx-tester")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # the tester never forks
+    mem = int(W.cfg.get("tester_memory_mb", 4096)) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu_hard = int(W.cfg.get("tester_cpu_s", 3600))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_hard, cpu_hard))
     if W.caps_ok:
         drop_capabilities()
     if W.seccomp_ok:
         install_seccomp()
     signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGXCPU, _on_alarm)
     while True:
         try:
             job = W.host.recv()
@@ -916,10 +926,16 @@ def _serve_jobs() -> None:
         if job["language"] in ("c", "cpp"):
             budget += float(job["limits"]["compile_s"])
         signal.setitimer(signal.ITIMER_REAL, budget)
+        used = _cpu_used()
+        resource.setrlimit(resource.RLIMIT_CPU, (min(cpu_hard, math.ceil(used + budget + 1)), cpu_hard))
         try:
             _tester(job)
         except JobTimeout:
             timed_out = True
+        except MemoryError:
+            # Only candidate data grows the tester's memory (values it returned, items it
+            # yielded): the job ends here, and the cases that did not report count as failed.
+            _send_host({"exhausted": "the test run hit the tester's memory limit"})
         except SandboxFault as exc:
             _send_host({"fault": str(exc)})
         except BaseException as exc:  # noqa: BLE001 - reported to the host, never swallowed
@@ -934,8 +950,13 @@ def _serve_jobs() -> None:
         for run in list(Spawned.live):
             run.close()
         _reap()
-        _send_host({"end": True, "timed_out": timed_out})
+        _send_host({"end": True, "timed_out": timed_out, "cpu_s": round(_cpu_used(), 3)})
         _flush_host(critical=False)  # the alarm is off
+
+
+def _cpu_used() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 # --------------------------------------------------------------------------------------------

@@ -102,6 +102,13 @@ HOST_SLACK_S = 2.0
 ``total_s + HOST_SLACK_S``."""
 
 
+TESTER_CPU_S = 3600
+"""The hard ``RLIMIT_CPU`` of a worker's tester over its life. Each job gets a soft limit of its
+own budget; a worker whose tester has used half of this is retired between jobs and replaced
+(a job whose total time exceeds the other half is refused: see :meth:`LocalSandbox.run`)."""
+RETIRE_AFTER_CPU_S = TESTER_CPU_S / 2
+
+
 class JobStalled(TimeoutError):
     """The tester did not end a job by the host's deadline; ``result`` holds what came back."""
 
@@ -167,6 +174,7 @@ class _Worker:
             raise
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.cpu = cpu
+        self.tester_cpu_s = 0.0  # CPU time its tester has used, as of the last job's end
         if sandbox.pin_cpus:
             # Before the handshake the worker is one process, blocked on its first frame, so
             # everything it will fork (tester, zygote, every run) inherits this CPU.
@@ -201,6 +209,8 @@ class _Worker:
             "binds": binds,
             "etc": _ETC,
             "build_mb": 256,
+            "tester_memory_mb": sb.tester_memory_mb,
+            "tester_cpu_s": TESTER_CPU_S,
             "base_processes": 8,
             "preload": list(sb.preload),
             "box_parent": self.box_parent,
@@ -331,9 +341,13 @@ class _Worker:
                 raise JobStalled(result) from None
             if msg.get("end"):
                 result.timed_out = bool(msg.get("timed_out"))
+                self.tester_cpu_s = float(msg.get("cpu_s") or 0.0)
                 if fault:
                     raise WorkerFault(fault)
                 return result
+            if "exhausted" in msg:
+                log.debug("grpo-rewards local sandbox: %s", msg["exhausted"])
+                continue
             if "fault" in msg:
                 fault = f"sandbox fault: {msg['fault']}"
                 continue
@@ -449,6 +463,9 @@ class LocalSandbox:
         site-packages directory so that candidate code can import numpy).
     :param preload: modules imported once in the candidate zygote (see :data:`PRELOAD`).
     :param debug: let workers write their stderr to this process's stderr.
+    :param tester_memory_mb: the hard address-space limit of each worker's trusted tester, where
+        test code runs: candidate values that make it allocate without end fail their case with
+        a MemoryError instead of growing the host's memory use.
     :param pin_cpus: run each worker (its tester, its zygote and every run it starts) on one CPU
         of this process's allowed set, round robin. A job hands control back and forth between
         the tester and the run for every call; on one CPU those hand-offs are local wake-ups
@@ -471,6 +488,7 @@ class LocalSandbox:
         preload: Sequence[str] = PRELOAD,
         debug: bool = False,
         pin_cpus: bool = True,
+        tester_memory_mb: int = 4096,
     ) -> None:
         self.n_workers = max(1, int(workers or os.cpu_count() or 1))
         self.strict = strict
@@ -480,6 +498,7 @@ class LocalSandbox:
         self.preload = tuple(preload)
         self.debug = debug
         self.pin_cpus = pin_cpus
+        self.tester_memory_mb = int(tester_memory_mb)
         self._cpu_turn = 0
         self._cpu_lock = threading.Lock()
         # None in the queue: no worker will come (closed, or none left); see _take.
@@ -500,7 +519,10 @@ class LocalSandbox:
 
     # pickling: a sandbox travels as its options; the pool is rebuilt where it lands.
     def __getstate__(self) -> dict[str, Any]:
-        keep = ("n_workers", "strict", "namespaces", "python", "extra_binds", "preload", "debug", "pin_cpus")
+        keep = (
+            "n_workers", "strict", "namespaces", "python", "extra_binds", "preload", "debug", "pin_cpus",
+            "tester_memory_mb",
+        )  # fmt: skip
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -513,6 +535,7 @@ class LocalSandbox:
             preload=state["preload"],
             debug=state["debug"],
             pin_cpus=state.get("pin_cpus", True),
+            tester_memory_mb=state.get("tester_memory_mb", 4096),
         )
 
     def start(self) -> LocalSandbox:
@@ -602,7 +625,10 @@ class LocalSandbox:
     def _give(self, w: _Worker) -> None:
         with self._lock:
             keep = not self._closed and w in self._all
-        if keep:
+        if keep and w.tester_cpu_s > RETIRE_AFTER_CPU_S:
+            # Retired before its tester nears its hard CPU limit: a job must never meet it.
+            self._replace(w, RuntimeError(f"retired after {w.tester_cpu_s:.0f} s of tester CPU time"))
+        elif keep:
             self._idle.put(w)
         else:
             w.stop()
@@ -651,6 +677,12 @@ class LocalSandbox:
 
     def run(self, job: Job, judge: Judge | None = None) -> RunResult:
         """Run one job on a free worker (blocking until one is free)."""
+        budget = job.limits.total_s + (job.limits.compile_s if job.language in ("c", "cpp") else 0.0)
+        if budget + HOST_SLACK_S >= TESTER_CPU_S - RETIRE_AFTER_CPU_S:
+            raise ValueError(
+                f"a job's total time (total_s, plus compile_s for C and C++) must be under "
+                f"{TESTER_CPU_S - RETIRE_AFTER_CPU_S - HOST_SLACK_S:.0f} s, got {budget:g} s"
+            )
         if job.language in ("c", "cpp", "javascript") and not _toolchain(job.language):
             tool = {"c": "gcc", "cpp": "g++", "javascript": "node"}[job.language]
             raise SandboxUnavailable(f"language {job.language!r} needs {tool}, which is not installed here")
