@@ -131,7 +131,7 @@ class CaseResult:
         sandbox's trusted tester); ``None`` where the verifier decides by comparing.
     :param stdout: for ``stdio``: the program's output (possibly truncated).
     :param value: for ``call``: the return value (plain data; non-plain values arrive as
-        :class:`grpo_rewards.sandbox._worker.Opaque`).
+        :class:`grpo_rewards.sandbox._inside.wire.Opaque`).
     :param has_value: whether ``value`` was produced.
     :param error: why the case failed (exception, crash, limit), if it did.
     :param timeout: the case hit a time limit.

@@ -30,7 +30,7 @@ from typing import Any
 
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxFaultError, SandboxUnavailable
-from grpo_rewards.sandbox._worker import Channel, FrameError, decode, encode, send_frame
+from grpo_rewards.sandbox._inside.wire import Channel, FrameError, decode, encode, send_frame
 
 __all__ = ["LocalSandbox", "LAYERS"]
 
@@ -42,7 +42,7 @@ LAYERS = ("userns", "netns", "mountns", "pidns", "ipcns", "utsns", "fs", "seccom
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # Imported, not run as a script: a script is compiled in memory at every start, and the
 # compiler's garbage would stay in the worker's heap and be copied by every fork of a run.
-_BOOT = f"import sys; sys.path.insert(0, {_HERE!r}); import _worker; _worker.main()"
+_BOOT = f"import sys; sys.path.insert(0, {_HERE!r}); from _inside import bootstrap; bootstrap.main()"
 _BINDS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc/alternatives", "/etc/ld.so.cache"]
 _ETC = {
     "passwd": "root:x:0:0:sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",

@@ -23,7 +23,7 @@ from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.sandbox import KINDS, CaseResult, Job, Limits, RunResult, SandboxUnavailable
-from grpo_rewards.sandbox._worker import Opaque
+from grpo_rewards.sandbox._inside.wire import Opaque
 
 __all__ = ["CodeVerifier", "extract_code", "parse_tests", "TestSpec"]
 
@@ -81,7 +81,7 @@ _syntax_error_cached = functools.lru_cache(maxsize=512)(_syntax_error)
 
 def assert_case_count(code: str) -> int | None:
     """How many cases Python ``assert`` test code has, counted by the host before anything runs
-    (the sandbox's tester groups the statements the same way, ``_worker._test_groups``): with
+    (the sandbox's tester groups the statements the same way, ``_inside.tester._test_groups``): with
     no top-level ``assert`` (HumanEval's ``check(candidate)``) the whole text is one case;
     otherwise the statements before the first top-level ``assert`` are setup and **every**
     statement from it on is a case, an ``assert`` or not, so that a ``check(add)`` after the
@@ -220,7 +220,16 @@ def values_equal(got: Any, want: Any, tolerance: float | None = None) -> bool:
     """Compare a call result (plain data from the sandbox) with a JSON expected value.
     Tuples match lists (JSON has no tuples); bools match only bools; numbers compare by value
     (within ``tolerance`` when given); dict keys compare by ``str`` when the expected keys are
-    strings (JSON keys always are). Non-plain results never match."""
+    strings (JSON keys always are). Non-plain results never match, and neither does a value
+    that cannot be compared at all (an int too large for a float, or for ``str``): comparing
+    never raises, so no candidate value can turn its sample, or its batch, into ``error``."""
+    try:
+        return _values_equal(got, want, tolerance)
+    except (OverflowError, ValueError, TypeError, RecursionError, MemoryError):
+        return False
+
+
+def _values_equal(got: Any, want: Any, tolerance: float | None = None) -> bool:
     if isinstance(got, Opaque):
         return False
     if isinstance(want, bool) or isinstance(got, bool):
@@ -233,13 +242,13 @@ def values_equal(got: Any, want: Any, tolerance: float | None = None) -> bool:
         return (
             isinstance(got, list | tuple)
             and len(got) == len(want)
-            and all(values_equal(g, w, tolerance) for g, w in zip(got, want, strict=True))
+            and all(_values_equal(g, w, tolerance) for g, w in zip(got, want, strict=True))
         )
     if isinstance(want, dict):
         if not isinstance(got, dict) or len(got) != len(want):
             return False
         gk = {(k if isinstance(k, str) else str(k)): v for k, v in got.items()}
-        return all(str(k) in gk and values_equal(gk[str(k)], v, tolerance) for k, v in want.items())
+        return all(str(k) in gk and _values_equal(gk[str(k)], v, tolerance) for k, v in want.items())
     if want is None:
         return got is None
     if isinstance(want, str):
@@ -401,7 +410,10 @@ class CodeVerifier(Verifier):
                     raise
                 except Exception as exc:  # noqa: BLE001 - this sample's error, not the batch's
                     return exc
-                return self._score(res, spec)
+                try:
+                    return self._score(res, spec)
+                except Exception as exc:  # noqa: BLE001 - a fault of ours: this sample's error only
+                    return exc
 
             workers = int(getattr(sb, "n_workers", 4))
             if len(todo) == 1:

@@ -4,9 +4,11 @@ credit next to endless loops, and tampering with the names the test code uses.
 
 Every attack goes through the real ``code`` verifier (or the local sandbox directly) with small
 limits (``timeout=1``, ``total_timeout=3``); each asserts the score and outcome, and that the
-host is clean afterwards (files, environment, processes, zombies). A test marked ``xfail``
-(strict) is a sandbox defect found by this battery: it fails until the defect is fixed, and
-then fails again (XPASS) as a reminder to drop the mark."""
+host is clean afterwards (files, environment, processes, zombies). The battery found four
+defects, each fixed with its test here: candidate globals that shadowed the builtins and modules
+the test code used, subclasses of plain types whose own ``__contains__``/``__len__`` answered the
+tests, a ``StopIteration`` raised by a call that ended the test's loop early, and a huge int that
+made the host's float comparison raise and erased a whole batch."""
 
 from __future__ import annotations
 
@@ -458,23 +460,11 @@ HUGE_INT = "def f(x):\n    return 10**400\n"
 TOLERANT = {"kind": "call", "fn_name": "f", "cases": [{"args": [1], "expected": 0.5}], "float_tolerance": 1e-6}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="defect: values_equal (verifiers/code.py) calls float() on a call result when the expected "
-    "value is a float and float_tolerance is set; a candidate returning 10**400 makes it raise OverflowError "
-    "(score() raises instead of returning wrong)",
-)
 def test_a_huge_int_against_a_float_with_tolerance_is_wrong_not_an_exception(fast: CodeVerifier) -> None:
     s, _ = run_sample(fast, HUGE_INT, TOLERANT)
     assert (s.value, s.outcome) == (0.0, Outcome.WRONG), s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the OverflowError of values_equal escapes CodeVerifier.score_batch, and RewardSet then "
-    "scores every sample of the batch (honest ones included) as error/None",
-)
 def test_one_overflowing_answer_does_not_erase_the_batch() -> None:
     rs = load_rewards([{"name": "code", "options": {"timeout": TIMEOUT, "total_timeout": TOTAL,
                                                     "sandbox_options": {"workers": 1}}}])  # fmt: skip
@@ -535,22 +525,6 @@ def test_looping_cases_under_all_or_nothing_scoring(sandbox: LocalSandbox) -> No
 
 # -- 5. tampering with the names the test code uses -------------------------------------------
 
-SHADOWING = (
-    "defect: the tester runs test code in a namespace seeded with the candidate's module globals "
-    "(_worker._run_assert: ns.update(rpc.globals)), so a candidate global named like a builtin "
-    "(sorted, len, range, abs, ...) or like a module the test code uses without importing it (math) "
-    "shadows it, and the candidate's proxy answers the check"
-)
-STOP_ITERATION = (
-    "defect: RPC.request re-raises a candidate's StopIteration in the tester; raised from a call "
-    "inside map(), it ends the iteration silently, so all(map(...)) over the checks is True"
-)
-PROXY_ANSWERS = (
-    "defect: a non-plain return value (a list subclass included) reaches the test code as a Remote proxy "
-    "whose __contains__ and __len__ are answered by the candidate's own methods (RPC ops 'contains', 'len'), "
-    "so a __contains__ that always returns True passes every `assert x in f()` (and a lying __len__ every "
-    "length check), the way the proxy already refuses for __eq__ and __bool__"
-)
 # (candidate: always wrong, test code: the names it relies on)
 TAMPERING: dict[str, tuple[str, str]] = {
     # math.isclose, the module patched in the candidate's process: the tester has its own math.
@@ -642,9 +616,10 @@ TAMPERING: dict[str, tuple[str, str]] = {
         "class L(list):\n    def __contains__(self, x):\n        return True\ndef f():\n    return L([9])\n",
         "assert 3 in f()\nassert 4 in f()\n",
     ),
-    "__contains__ always True, plain object": (
-        "class Any:\n    def __contains__(self, x):\n        return True\ndef f():\n    return Any()\n",
-        "assert 'apple' in f()\n",
+    "__contains__ always True, plain object, test converts to a set": (
+        "class Any:\n    def __contains__(self, x):\n        return True\n    def __iter__(self):\n"
+        "        return iter(['pear'])\ndef f():\n    return Any()\n",
+        "assert 'apple' in set(f())\n",
     ),
     "list subclass with a lying __len__": (
         "class L(list):\n    def __len__(self):\n        return 2\ndef f():\n    return L([9])\n",
@@ -751,23 +726,11 @@ TAMPERING: dict[str, tuple[str, str]] = {
         "for got, want in zip(map(f, [1, 2, 3]), [1, 4, 9]):\n    assert got == want\n",
     ),
 }
-XFAIL = {
-    "math bound to a class": SHADOWING,
-    "sorted shadowed by a global": SHADOWING,
-    "len shadowed by a global": SHADOWING,
-    "range shadowed by a global": SHADOWING,
-    "abs shadowed by a global": SHADOWING,
-    "__contains__ always True, list subclass": PROXY_ANSWERS,
-    "__contains__ always True, plain object": PROXY_ANSWERS,
-    "list subclass with a lying __len__": PROXY_ANSWERS,
-    "StopIteration raised inside map()": STOP_ITERATION,
-    "StopIteration raised, test loops over map()": STOP_ITERATION,
-}
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=XFAIL[n])) if n in XFAIL else n for n in TAMPERING],
+    list(TAMPERING),
 )
 def test_tampering_never_earns_credit(fast: CodeVerifier, sandbox: LocalSandbox, host_state: dict, name: str) -> None:
     code, test_code = TAMPERING[name]
@@ -799,3 +762,15 @@ def test_the_honest_twins_of_the_tampering_tests_pass(fast: CodeVerifier) -> Non
     ):
         s, _ = run_sample(fast, right, {"kind": "assert", "code": test_code})
         assert (s.value, s.outcome) == (1.0, Outcome.CORRECT), (test_code, s)
+
+
+def test_the_candidates_own_objects_answer_the_operations_the_tests_apply_to_them(fast: CodeVerifier) -> None:
+    """The limit of the guarantee, as in Python: an operation the test code applies to an object
+    of the candidate's own class (``in``, ``len``, a method) is answered by that object, for that
+    is what a task that asks for a class tests. What the test code relies on itself (builtins,
+    modules, the equality of plain values, subclasses of plain types) is never the candidate's.
+    Test code that means "a collection holding x" says so with plain data (``set(f())``, as in
+    the tampering test above)."""
+    code = "class Bag:\n    def __contains__(self, x):\n        return True\ndef f():\n    return Bag()\n"
+    s, _ = run_sample(fast, code, {"kind": "assert", "code": "assert 'apple' in f()\n"})
+    assert s.value == 1.0

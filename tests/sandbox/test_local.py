@@ -10,7 +10,8 @@ import pytest
 
 from grpo_rewards.plugins import get_registry
 from grpo_rewards.sandbox import Job, Limits, SandboxUnavailable, get_sandbox
-from grpo_rewards.sandbox._worker import Opaque, decode, encode, seccomp_program
+from grpo_rewards.sandbox._inside.seccomp import seccomp_program
+from grpo_rewards.sandbox._inside.wire import Opaque, decode, encode
 from grpo_rewards.sandbox.local import LAYERS, LocalSandbox
 
 from .conftest import userns_available
@@ -73,8 +74,28 @@ def test_wire_format_keeps_exact_types_and_hides_the_rest() -> None:
         def __eq__(self, other: object) -> bool:
             return True
 
+    # A subclass of a plain type travels as the base value it holds, read by the base type's
+    # own methods: its __eq__ (or __contains__, __len__, __iter__) never crosses.
     out = decode(encode(Sneaky(3)))
-    assert isinstance(out, Opaque) and out != 3
+    assert type(out) is int and out == 3 and out != 4
+
+    class Liar(list):
+        def __contains__(self, x: object) -> bool:
+            return True
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter([7, 7])
+
+        def __len__(self) -> int:
+            return 9
+
+    out = decode(encode(Liar([1])))
+    assert type(out) is list and out == [1]
+
+    class Thing:
+        pass
+
+    assert isinstance(decode(encode(Thing())), Opaque)
 
 
 def test_seccomp_program_is_well_formed() -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grpo_rewards.sandbox._worker import _DENY, _NR, seccomp_program
+from grpo_rewards.sandbox._inside.kernel import NR as _NR
+from grpo_rewards.sandbox._inside.seccomp import DENY as _DENY
+from grpo_rewards.sandbox._inside.seccomp import seccomp_program
 
 HEADERS = (Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"), Path("/usr/include/asm/unistd_64.h"))
 AUDIT_ARCH_X86_64 = 0xC000003E
