@@ -24,6 +24,7 @@ from grpo_rewards.adapter import BATCH_KWARGS, CONTEXT_KWARGS, AsyncRewardFuncti
 from grpo_rewards.composition import ComponentSpec, RewardSpec, parse_reward_spec
 from grpo_rewards.contract import Sample, Score, Verifier
 from grpo_rewards.errors import ConfigError, DatasetColumnError, FatalRewardError, MissingColumnError
+from grpo_rewards.executors.base import Executor, LocalExecutor, Scorer, ScoreRequest
 from grpo_rewards.functions import FunctionVerifier, RewardDefinition
 from grpo_rewards.plugins import get_registry
 from grpo_rewards.sandbox import SandboxUnavailable
@@ -71,12 +72,13 @@ class BatchResult:
 
 
 class _Batch:
-    __slots__ = ("samples", "invalid", "key")
+    __slots__ = ("samples", "invalid", "key", "request")
 
-    def __init__(self, samples: list[Sample], invalid: dict[int, Score], key: str) -> None:
+    def __init__(self, samples: list[Sample], invalid: dict[int, Score], key: str, request: ScoreRequest) -> None:
         self.samples = samples
         self.invalid = invalid
         self.key = key
+        self.request = request  # the batch as received, for an executor that scores elsewhere
 
 
 def _fingerprint(texts: Sequence[str], prompts: Sequence[Any] | None, rows: Sequence[Mapping[str, Any]]) -> str:
@@ -112,10 +114,12 @@ class RewardSet:
     :ivar reward_funcs: one picklable callable per component, for ``GRPOTrainer(reward_funcs=)``.
     :ivar async_reward_funcs: the same as ``async`` callables (TRL runs those concurrently).
     :ivar reward_weights: one weight per component, for ``GRPOConfig(reward_weights=)``.
+    :ivar executor: where batches are scored (:mod:`grpo_rewards.executors`); by default here.
     """
 
-    def __init__(self, spec: RewardSpec) -> None:
+    def __init__(self, spec: RewardSpec, executor: Executor | None = None) -> None:
         self.spec = spec
+        self.executor: Executor = executor if executor is not None else LocalExecutor()
         self._verifiers: dict[str, Verifier] | None = None
         self._init_runtime()
         self._instantiate()  # validate names and options now, not mid-training
@@ -135,6 +139,8 @@ class RewardSet:
         self._lock = threading.RLock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._scorer: Scorer | None = None
+        self._scorer_started = False
 
     def _instantiate(self) -> dict[str, Verifier]:
         if self._verifiers is None:
@@ -198,11 +204,13 @@ class RewardSet:
             and c.verifier in reg.verifiers
             and isinstance(f := getattr(reg.verifiers[c.verifier].factory, "__self__", None), RewardDefinition)
         ]
-        return {"spec": self.spec, "_order": self._order, "origins": origins}
+        # The executor travels as its configuration; a copy starts its own (Ray actors, ...).
+        return {"spec": self.spec, "_order": self._order, "origins": origins, "executor": self.executor}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.spec = state["spec"]
         self._order = state["_order"]
+        self.executor = state.get("executor") or LocalExecutor()
         self._verifiers = None
         self._init_runtime()
         self._attach()
@@ -253,12 +261,17 @@ class RewardSet:
         completion_ids: Sequence[Sequence[int]] | None = None,
         columns: Mapping[str, Sequence[Any]] | None = None,
     ) -> BatchResult:
-        """Score a batch through every component (the path both TRL and the CLI take).
+        """Score a batch through every component (the path both TRL and the CLI take), here or
+        on the set's executor.
 
         ``columns`` maps column names to lists with one item per completion.
         """
         batch = self._make_batch(completions, prompts, completion_ids, columns or {})
-        scores = {name: self._component_scores(batch, name) for name in self._order}
+        scorer = self._remote()
+        if scorer is not None:
+            scores = self._remote_scores(scorer, batch)
+        else:
+            scores = {name: self._component_scores(batch, name) for name in self._order}
         values = {c.name: [self._final_value(c, s) for s in scores[c.name]] for c in self.spec.components}
         totals: list[float | None] = []
         for i in range(len(batch.samples)):
@@ -283,7 +296,14 @@ class RewardSet:
         return scores, [self._final_value(comp, s) for s in scores]
 
     def close(self) -> None:
-        """Release verifier resources (worker pools, sandboxes)."""
+        """Release verifier resources (worker pools, sandboxes) and the executor's (Ray actors)."""
+        with self._lock:
+            scorer, self._scorer, self._scorer_started = self._scorer, None, False
+        if scorer is not None:
+            try:
+                scorer.close()
+            except Exception:
+                log.debug("error closing the executor of %r", self, exc_info=True)
         if self._verifiers:
             for v in self._verifiers.values():
                 try:
@@ -332,7 +352,22 @@ class RewardSet:
             )
             for i in range(n)
         ]
-        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows))
+        request = ScoreRequest(
+            completions,
+            prompts,
+            completion_ids,
+            cols,
+            {k: v for k, v in context.items() if k not in ("log_metric", "log_extra")},  # callbacks stay here
+        )
+        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows), request)
+
+    def _remote(self) -> Scorer | None:
+        """The executor, started on first use (``None``: score in this process)."""
+        with self._lock:
+            if not self._scorer_started:
+                self._scorer = self.executor.start(self)
+                self._scorer_started = True
+            return self._scorer
 
     def _component_scores(self, batch: _Batch, name: str) -> list[Score]:
         key = (batch.key, name)
@@ -340,6 +375,10 @@ class RewardSet:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+        scorer = self._remote()
+        if scorer is not None:
+            return self._remote_scores(scorer, batch)[name]
+        with self._lock:
             klock = self._key_locks.setdefault(key, threading.Lock())
         with klock:
             with self._lock:
@@ -354,6 +393,25 @@ class RewardSet:
                 while len(self._cache) > _CACHE_BATCHES * max(1, len(self.spec.components)):
                     self._cache.popitem(last=False)
         return result
+
+    def _remote_scores(self, scorer: Scorer, batch: _Batch) -> dict[str, list[Score]]:
+        """Every component's scores of ``batch`` from the executor: one remote round per batch,
+        however many reward functions ask for it (concurrently, from TRL's async path, too)."""
+        key = (batch.key, "")
+        with self._lock:
+            klock = self._key_locks.setdefault(key, threading.Lock())
+        with klock:
+            with self._lock:
+                if all((batch.key, n) in self._cache for n in self.names):
+                    return {n: self._cache[(batch.key, n)] for n in self.names}
+            scores = scorer.score(batch.request)
+            with self._lock:
+                for n in self.names:
+                    self._cache[(batch.key, n)] = scores[n]
+                self._key_locks.pop(key, None)
+                while len(self._cache) > _CACHE_BATCHES * max(1, len(self.spec.components)):
+                    self._cache.popitem(last=False)
+        return scores
 
     def _run_component(self, batch: _Batch, comp: ComponentSpec, deps: dict[str, list[Score]]) -> list[Score]:
         n = len(batch.samples)
@@ -432,13 +490,20 @@ def _close_all() -> None:
         rs.close()
 
 
-def load_rewards(spec: Any) -> RewardSet:
+def load_rewards(spec: Any, executor: str | Executor | None = None) -> RewardSet:
     """Build a :class:`RewardSet` from a specification.
 
     :param spec: a list like ``["math", "format.think:0.2"]``, a path to a TOML file with
         ``[[rewards]]`` tables, or a dict ``{"rewards": [...]}`` (see :mod:`grpo_rewards.composition`).
+    :param executor: where batches are scored: ``"local"`` or ``None`` (in this process),
+        ``"ray"`` (on the Ray cluster ``ray.init()`` connects to, or a local one it starts; needs
+        the ``ray`` extra), or an executor object such as
+        :class:`grpo_rewards.executors.RayExecutor`. Started on the first batch.
     :returns: a reward set; pass ``rs.reward_funcs`` to ``GRPOTrainer`` and ``rs.reward_weights``
         to ``GRPOConfig``.
-    :raises ConfigError: on an unknown reward, option, outcome or gate, naming where it is.
+    :raises ConfigError: on an unknown reward, option, outcome or gate, naming where it is, or
+        an unknown executor.
     """
-    return RewardSet(parse_reward_spec(spec))
+    from grpo_rewards.executors import resolve_executor
+
+    return RewardSet(parse_reward_spec(spec), resolve_executor(executor))
