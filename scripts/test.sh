@@ -12,7 +12,7 @@ $PIP install -q --upgrade pip
 # torch first, pinned to the CPU build on this machine's disk: anything that depends on torch
 # installed before it would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
-$PIP install -q -e ".[all]"
+$PIP install -q -e ".[all,ray]"  # ray: the Ray executor's tests (tests/executors)
 # The plugins under plugins/ are installed from their folders, as a user installs them (not on PyPI).
 $PIP install -q "plugins/grpo-rewards-reasoning-gym[test]" "plugins/grpo-rewards-judge[reward-model,test]"
 
@@ -30,6 +30,10 @@ if [ "${GRPO_REWARDS_SKIP_UNSLOTH:-0}" != "1" ]; then
     "$UVENV/bin/python" -m pip install -q -e ".[train]"
     export GRPO_REWARDS_UNSLOTH_PYTHON="$UVENV/bin/python"
 fi
+
+# Ray picks this machine's non-loopback address as its node IP; tests/executors keep every Ray
+# process on 127.0.0.1 with this (tests/executors/conftest.py sets it too). Never set by the library.
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
 
 echo "== ruff"
 "$VENV/bin/ruff" format --check .
