@@ -11,9 +11,23 @@ from typing import Any
 
 from grpo_rewards.errors import InputError
 
-__all__ = ["InputRow", "read_rows", "count_rows", "scan_columns", "SUPPORTED_SUFFIXES"]
+__all__ = [
+    "InputRow",
+    "read_rows",
+    "read_positioned_rows",
+    "read_rows_at",
+    "count_rows",
+    "scan_columns",
+    "SUPPORTED_SUFFIXES",
+    "SEEKABLE_SUFFIXES",
+]
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+SEEKABLE_SUFFIXES = (".jsonl", ".parquet")
+"""Types whose rows can be read from a position on (:func:`read_rows_at`), so that another
+process (a Ray actor) reads its own stretch of the file."""
+
+_PARQUET_BATCH = 1024
 
 
 @dataclass
@@ -43,18 +57,53 @@ def _check_row(data: Any, where: str, completion_column: str) -> str | None:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str, Any, str | None]]:
-    with path.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            where = f"{path}:{lineno}"
-            if not line.strip():
-                continue
-            # Without its line break: a line that ends too early would otherwise fail at the break,
-            # which json reports as line 2, column 1, instead of at the column where the line ends.
-            text = line.rstrip("\r\n")
-            try:
-                yield where, json.loads(text), None
-            except json.JSONDecodeError as exc:
-                yield where, {"_raw": text}, f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"
+    for _pos, where, data, error in _jsonl_positioned(path):
+        yield where, data, error
+
+
+def _lines(raw: bytes) -> list[bytes]:
+    """``raw`` (one line of a binary read, ending at ``\\n``) cut where text mode's universal
+    newlines cut it: also at a lone ``\\r``."""
+    if b"\r" not in raw:
+        return [raw]
+    parts, start = [], 0
+    while (j := raw.find(b"\r", start)) >= 0:
+        end = j + 2 if raw[j + 1 : j + 2] == b"\n" else j + 1
+        parts.append(raw[start:end])
+        start = end
+    if start < len(raw):
+        parts.append(raw[start:])
+    return parts
+
+
+def _jsonl_positioned(
+    path: Path, offset: int = 0, lineno: int = 0, limit: int | None = None
+) -> Iterator[tuple[tuple[int, int], str, Any, str | None]]:
+    """Rows from byte ``offset`` on (the line numbered ``lineno + 1``), each with its position
+    ``(offset, line number - 1)``; at most ``limit`` rows. Read in binary, so positions are byte
+    offsets, and cut into lines as text mode would."""
+    n = 0
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        for raw in fh:
+            for part in _lines(raw):
+                pos = (offset, lineno)
+                offset += len(part)
+                lineno += 1
+                line = part.decode("utf-8")
+                if not line.strip():
+                    continue
+                if limit is not None and n >= limit:
+                    return
+                n += 1
+                where = f"{path}:{lineno}"
+                # Without its line break: a line that ends too early would otherwise fail at the break,
+                # which json reports as line 2, column 1, instead of at the column where the line ends.
+                text = line.rstrip("\r\n")
+                try:
+                    yield pos, where, json.loads(text), None
+                except json.JSONDecodeError as exc:
+                    yield pos, where, {"_raw": text}, f"{where}: invalid JSON: {exc.msg} (column {exc.colno})"
 
 
 def _json(path: Path) -> Iterator[tuple[str, Any, str | None]]:
@@ -80,13 +129,38 @@ def _csv(path: Path) -> Iterator[tuple[str, Any, str | None]]:
 
 
 def _parquet(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+    for (_i, _), where, data, error in _parquet_positioned(path):
+        yield where, data, error
+
+
+def _parquet_positioned(
+    path: Path, start: int = 0, limit: int | None = None
+) -> Iterator[tuple[tuple[int, int], str, Any, str | None]]:
+    """Rows from row ``start`` on, a batch at a time (never the whole table), each with its
+    position ``(row index, 0)``; at most ``limit`` rows. Only the row groups from the one that
+    holds ``start`` are read."""
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise InputError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow") from exc
-    table = pq.read_table(path)
-    for i, row in enumerate(table.to_pylist()):
-        yield f"{path}[row {i}]", row, None
+
+    pf = pq.ParquetFile(path)
+    first, skip = 0, start
+    while first < pf.num_row_groups and skip >= (k := pf.metadata.row_group(first).num_rows):
+        skip -= k
+        first += 1
+    i, n = start - skip, 0
+    groups = list(range(first, pf.num_row_groups))
+    if not groups:
+        return
+    for batch in pf.iter_batches(batch_size=_PARQUET_BATCH, row_groups=groups):
+        for row in batch.to_pylist():
+            if i >= start:
+                if limit is not None and n >= limit:
+                    return
+                n += 1
+                yield (i, 0), f"{path}[row {i}]", row, None
+            i += 1
 
 
 def read_rows(path: str | Path, *, completion_column: str = "completion") -> Iterator[InputRow]:
@@ -102,11 +176,48 @@ def read_rows(path: str | Path, *, completion_column: str = "completion") -> Ite
     return _rows(readers[suffix](p), completion_column)
 
 
+def read_positioned_rows(
+    path: str | Path, *, completion_column: str = "completion"
+) -> Iterator[tuple[tuple[int, int], InputRow]]:
+    """The rows of a ``.jsonl`` or ``.parquet`` file, as :func:`read_rows` gives them, each with
+    the position :func:`read_rows_at` starts from."""
+    p = _seekable(path)
+    source = _jsonl_positioned(p) if p.suffix.lower() == ".jsonl" else _parquet_positioned(p)
+    for pos, where, data, error in source:
+        yield pos, _row(where, data, error, completion_column)
+
+
+def read_rows_at(
+    path: str | Path, position: tuple[int, int], count: int, *, completion_column: str = "completion"
+) -> list[InputRow]:
+    """``count`` rows of a ``.jsonl`` or ``.parquet`` file from ``position`` (one that
+    :func:`read_positioned_rows` gave), exactly as :func:`read_rows` gives them."""
+    p = _seekable(path)
+    if p.suffix.lower() == ".jsonl":
+        source = _jsonl_positioned(p, position[0], position[1], count)
+    else:
+        source = _parquet_positioned(p, position[0], count)
+    return [_row(where, data, error, completion_column) for _pos, where, data, error in source]
+
+
+def _seekable(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"input file {str(p)!r} does not exist")
+    if p.suffix.lower() not in SEEKABLE_SUFFIXES:
+        raise InputError(f"{p}: unsupported input type {p.suffix!r} here; use one of {', '.join(SEEKABLE_SUFFIXES)}")
+    return p
+
+
+def _row(where: str, data: Any, error: str | None, completion_column: str) -> InputRow:
+    if error is None:
+        error = _check_row(data, where, completion_column)
+    return InputRow(where, data if isinstance(data, dict) else {"_raw": data}, error)
+
+
 def _rows(source: Iterator[tuple[str, Any, str | None]], completion_column: str) -> Iterator[InputRow]:
     for where, data, error in source:
-        if error is None:
-            error = _check_row(data, where, completion_column)
-        yield InputRow(where, data if isinstance(data, dict) else {"_raw": data}, error)
+        yield _row(where, data, error, completion_column)
 
 
 def scan_columns(path: str | Path) -> set[str] | None:
