@@ -77,7 +77,7 @@ def _lines(raw: bytes) -> list[bytes]:
 
 
 def _jsonl_positioned(
-    path: Path, offset: int = 0, lineno: int = 0, limit: int | None = None
+    path: Path, offset: int = 0, lineno: int = 0, limit: int | None = None, label: str | None = None
 ) -> Iterator[tuple[tuple[int, int], str, Any, str | None]]:
     """Rows from byte ``offset`` on (the line numbered ``lineno + 1``), each with its position
     ``(offset, line number - 1)``; at most ``limit`` rows. Read in binary, so positions are byte
@@ -96,7 +96,7 @@ def _jsonl_positioned(
                 if limit is not None and n >= limit:
                     return
                 n += 1
-                where = f"{path}:{lineno}"
+                where = f"{label or path}:{lineno}"
                 # Without its line break: a line that ends too early would otherwise fail at the break,
                 # which json reports as line 2, column 1, instead of at the column where the line ends.
                 text = line.rstrip("\r\n")
@@ -134,7 +134,7 @@ def _parquet(path: Path) -> Iterator[tuple[str, Any, str | None]]:
 
 
 def _parquet_positioned(
-    path: Path, start: int = 0, limit: int | None = None
+    path: Path, start: int = 0, limit: int | None = None, label: str | None = None
 ) -> Iterator[tuple[tuple[int, int], str, Any, str | None]]:
     """Rows from row ``start`` on, a batch at a time (never the whole table), each with its
     position ``(row index, 0)``; at most ``limit`` rows. Only the row groups from the one that
@@ -159,7 +159,7 @@ def _parquet_positioned(
                 if limit is not None and n >= limit:
                     return
                 n += 1
-                yield (i, 0), f"{path}[row {i}]", row, None
+                yield (i, 0), f"{label or path}[row {i}]", row, None
             i += 1
 
 
@@ -188,15 +188,24 @@ def read_positioned_rows(
 
 
 def read_rows_at(
-    path: str | Path, position: tuple[int, int], count: int, *, completion_column: str = "completion"
+    path: str | Path,
+    position: tuple[int, int],
+    count: int,
+    *,
+    completion_column: str = "completion",
+    label: str | None = None,
 ) -> list[InputRow]:
     """``count`` rows of a ``.jsonl`` or ``.parquet`` file from ``position`` (one that
-    :func:`read_positioned_rows` gave), exactly as :func:`read_rows` gives them."""
+    :func:`read_positioned_rows` gave), exactly as :func:`read_rows` gives them.
+
+    :param label: the file's name in the rows' ``where`` and errors (default ``path``): the name
+        the user gave, when another process reads it by its absolute path.
+    """
     p = _seekable(path)
     if p.suffix.lower() == ".jsonl":
-        source = _jsonl_positioned(p, position[0], position[1], count)
+        source = _jsonl_positioned(p, position[0], position[1], count, label)
     else:
-        source = _parquet_positioned(p, position[0], count)
+        source = _parquet_positioned(p, position[0], count, label)
     return [_row(where, data, error, completion_column) for _pos, where, data, error in source]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 from grpo_rewards.inputs import InputRow
 from grpo_rewards.rewardset import RewardSet
 
-__all__ = ["ScoreSummary", "score_rows", "format_summary"]
+__all__ = ["ScoreSummary", "score_rows", "format_row", "format_summary"]
 
 
 @dataclass
@@ -43,6 +44,24 @@ class ScoreSummary:
     @property
     def total_mean(self) -> float | None:
         return self.total_sum / self.total_count if self.total_count else None
+
+    def merge(self, other: ScoreSummary) -> None:
+        """Add the counts of ``other`` (a summary of other rows, with the same components)."""
+        self.rows += other.rows
+        self.invalid += other.invalid
+        for name, n in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + n
+            self.sums[name] = self.sums.get(name, 0.0) + other.sums[name]
+        for name, c in other.outcomes.items():
+            self.outcomes.setdefault(name, Counter()).update(c)
+        self.total_sum += other.total_sum
+        self.total_count += other.total_count
+        self.without.update(other.without)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """An output row as one line of the output JSONL file."""
+    return json.dumps(row, ensure_ascii=False, default=str) + "\n"
 
 
 def _chunks(rows: Iterable[InputRow], size: int, prompt_column: str) -> Iterator[list[InputRow]]:

@@ -111,6 +111,14 @@ class RayExecutor:
             _started_by_us += 1
             return True
 
+    def disconnect(self) -> None:
+        """Undo a :meth:`connect` that returned ``True``: Ray shuts down with the last user."""
+        global _started_by_us
+        with _init_lock:
+            _started_by_us -= 1
+            if _started_by_us == 0 and ray.is_initialized():
+                ray.shutdown()
+
     def actor_count(self) -> int:
         if self.actors is not None:
             return self.actors
@@ -259,7 +267,6 @@ class RayScorer:
 
     def close(self) -> None:
         """Stop the actors (and Ray itself, when this executor started it and no scorer is left)."""
-        global _started_by_us
         if self._closed:
             return
         self._closed = True
@@ -277,10 +284,7 @@ class RayScorer:
                 log.debug("ray: killing an actor failed", exc_info=True)
         self.actors = []
         if self._owns_ray:
-            with _init_lock:
-                _started_by_us -= 1
-                if _started_by_us == 0:
-                    ray.shutdown()
+            self.executor.disconnect()
 
     def __repr__(self) -> str:
         return f"<RayScorer {len(self.actors)} actors, {dict(self.placements)} shards per node>"
