@@ -295,6 +295,11 @@ class RewardSet:
         comp = self.component(name)
         return scores, [self._final_value(comp, s) for s in scores]
 
+    def start_executor(self) -> Scorer | None:
+        """Start the executor now rather than on the first batch (Ray: connect and start the
+        actors); ``None`` when batches are scored in this process."""
+        return self._remote()
+
     def close(self) -> None:
         """Release verifier resources (worker pools, sandboxes) and the executor's (Ray actors)."""
         with self._lock:
