@@ -12,7 +12,8 @@ module         what it holds
 ``zygote``     the candidate zygote: spawn, supervise, wipe; holds no test material
 ``candidate``  the candidate's side (a run); trusts nothing
 ``rpc``        the tester's end of the RPC: the anti-forgery rules
-``tester``     the job loop and the runners; the only process that sees the tests
+``tester``     the job loop, deadlines, the handle on runs; the only process that sees tests
+``runners``    one runner per test kind (stdio, call, assert), run in the tester
 =============  ==============================================================================
 
 docs/sandbox.md draws the processes and what crosses each boundary.

@@ -26,7 +26,7 @@ import signal
 import socket
 import time
 
-from . import tester, zygote
+from . import runners, tester, zygote
 from .kernel import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -179,7 +179,7 @@ def main() -> None:
         send_frame(1, {"ready": False, "error": str(first.get("failed", first))})
         os._exit(1)
     send_frame(1, {"ready": True, "layers": layers})
-    tester.serve(setup, host, z_sock, zc)
+    tester.serve(setup, host, z_sock, zc, runners.run_job)
 
 
 def _build_root(cfg: dict[str, Any]) -> None:
