@@ -88,8 +88,10 @@ def register_sandboxes(register: Register) -> None:
         object with ``run(job: Job, judge: Judge | None = None) -> RunResult``
         (:class:`~grpo_rewards.sandbox.Job`, :class:`~grpo_rewards.sandbox.RunResult`; ``judge``
         is called with each :class:`~grpo_rewards.sandbox.CaseResult` and says whether it
-        passed, for early stop). ``run`` is called from several threads at once. The ``code``
-        verifier also reads, when present: ``close()`` (called when the reward set closes),
+        passed, for early stop). ``run`` is called from several threads at once. One sandbox
+        serves every ``code`` verifier of the process with the same sandbox name and options.
+        The ``code`` verifier also reads, when present: ``close()`` (called when the last
+        reward set using it closes), ``closed`` (a sandbox closed elsewhere is made anew),
         ``n_workers`` (how many jobs it runs at once; 4 without it) and ``checks_test_syntax``
         (``True`` when the sandbox itself reports assert test code that does not compile, in
         ``RunResult.bad_tests``). ``run`` raising

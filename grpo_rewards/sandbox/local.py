@@ -11,10 +11,8 @@ docs/sandbox.md for the process tree and the threat model.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -24,11 +22,12 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.pools import Pool, PoolUnavailable
 from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxFaultError, SandboxUnavailable
 from grpo_rewards.sandbox._inside.wire import Channel, FrameError, decode, encode, send_frame
 
@@ -108,6 +107,10 @@ own budget; a worker whose tester has used half of this is retired between jobs 
 (a job whose total time exceeds the other half is refused: see :meth:`LocalSandbox.run`)."""
 RETIRE_AFTER_CPU_S = TESTER_CPU_S / 2
 
+MAX_START_FAILURES = 3
+"""Failed worker starts in a row (the first start, or replacements) after which a sandbox is
+dead: every job then fails at once with :class:`SandboxUnavailable`, naming the first failure."""
+
 
 class JobStalled(TimeoutError):
     """The tester did not end a job by the host's deadline; ``result`` holds what came back."""
@@ -148,6 +151,8 @@ def _self_check_failure(w: _Worker) -> str | None:
 
 class _Worker:
     """One warm worker process and its pipes. Used by one thread at a time."""
+
+    ready = True  # started, handshaken and self-checked by the time it exists
 
     def __init__(self, sandbox: LocalSandbox, cpu: int | None = None) -> None:
         # The sandbox is only read here: a worker keeps no reference to it, so that a sandbox
@@ -501,21 +506,34 @@ class LocalSandbox:
         self.tester_memory_mb = int(tester_memory_mb)
         self._cpu_turn = 0
         self._cpu_lock = threading.Lock()
-        # None in the queue: no worker will come (closed, or none left); see _take.
-        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
-        self._all: list[_Worker] = []
-        self._restarting = 0
-        self.replacements = 0
-        """Workers stopped after a fault or a stall and started anew, since this sandbox started."""
-        self._lost: tuple[str, BaseException] | None = None  # why the last restart failed
-        self._lock = threading.Lock()
-        self._started = False
-        self._closed = False
         self.layers: dict[str, str] = {}
-        _live.add(self)
-        # At interpreter exit, or when a sandbox nobody closed is collected: the workers are
-        # stopped and reaped either way (the workers hold no reference back to the sandbox).
-        self._finalizer = weakref.finalize(self, _stop_workers, self._all)
+        # Lazy start, the start-failure budget, replacement, the owner check (a forked child
+        # starts its own workers) and one exit path for close(), a sandbox nobody closed being
+        # collected, and interpreter exit: grpo_rewards.pools. The pool holds no reference back
+        # to the sandbox, so that a sandbox nobody closed can still be collected.
+        self._pool: Pool[_Worker] = Pool(
+            _spawner(self),
+            self.n_workers,
+            what="sandbox worker",
+            max_start_failures=MAX_START_FAILURES,
+            parallel_start=True,
+        )
+
+    @property
+    def replacements(self) -> int:
+        """Workers stopped after a fault or a stall (or retired) and started anew, since this
+        sandbox started."""
+        return self._pool.replacements
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (a closed sandbox runs nothing more)."""
+        return self._pool.closed
+
+    @property
+    def _all(self) -> list[_Worker]:
+        """The current workers, busy and idle (a copy)."""
+        return self._pool.workers()
 
     # pickling: a sandbox travels as its options; the pool is rebuilt where it lands.
     def __getstate__(self) -> dict[str, Any]:
@@ -540,35 +558,28 @@ class LocalSandbox:
 
     def start(self) -> LocalSandbox:
         """Start the workers now (otherwise the first job does). Returns self."""
-        with self._lock:
-            if self._closed:
-                raise SandboxUnavailable("this sandbox was closed")
-            if self._started:
-                return self
-            with ThreadPoolExecutor(self.n_workers) as ex:
-                futures = [ex.submit(_Worker, self) for _ in range(self.n_workers)]
-                workers = []
-                errors = []
-                for f in futures:
-                    try:
-                        workers.append(f.result())
-                    except Exception as exc:  # noqa: BLE001 - collected and raised below
-                        errors.append(exc)
-            if errors:
-                for w in workers:
-                    w.stop()
-                raise SandboxUnavailable(f"could not start sandbox workers: {errors[0]}") from errors[0]
+        if self._pool.closed:
+            raise SandboxUnavailable("this sandbox was closed")
+        if self._pool.started:
+            return self
+        refused: list[BaseException] = []
+
+        def admit(workers: list[_Worker]) -> None:
             self.layers = dict(workers[0].layers)
             try:
                 self._check_layers()
-            except SandboxUnavailable:
-                for w in workers:
-                    w.stop()
+            except SandboxUnavailable as exc:
+                refused.append(exc)
                 raise
-            for w in workers:
-                self._all.append(w)
-                self._idle.put(w)
-            self._started = True
+
+        try:
+            self._pool.start(check=admit)
+        except PoolUnavailable as exc:
+            raise self._unavailable(exc) from exc.__cause__
+        except Exception as exc:
+            if refused and exc is refused[0]:
+                raise
+            raise SandboxUnavailable(f"could not start sandbox workers: {exc}") from exc
         return self
 
     def _next_cpu(self) -> int:
@@ -602,77 +613,44 @@ class LocalSandbox:
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
     def _take(self) -> _Worker:
-        if not self._started:
+        if not self._pool.started:
             self.start()
-        w = self._idle.get()
-        if w is None:
-            self._idle.put(None)  # for the next job waiting here
-            raise self._unavailable()
-        return w
+        try:
+            return self._pool.take()  # waits for a free worker; never for one that will not come
+        except PoolUnavailable as exc:
+            raise self._unavailable(exc) from exc.__cause__
 
-    def _unavailable(self) -> SandboxUnavailable:
-        with self._lock:
-            closed, lost = self._closed, self._lost
-        if closed or lost is None:
+    @staticmethod
+    def _unavailable(exc: PoolUnavailable) -> SandboxUnavailable:
+        if exc.closed:
             return SandboxUnavailable("this sandbox was closed")
-        why, cause = lost
-        err = SandboxUnavailable(
-            f"no sandbox workers left: {why}. Fix the cause, then close this sandbox and make a new one."
+        # raised `from` the start-up error itself, with its traceback (exc.__cause__)
+        return SandboxUnavailable(
+            f"no sandbox workers left: {exc}. Fix the cause, then close this sandbox and make a new one."
         )
-        err.__cause__ = cause  # the start-up error, with its traceback
-        return err
 
     def _give(self, w: _Worker) -> None:
-        with self._lock:
-            keep = not self._closed and w in self._all
-        if keep and w.tester_cpu_s > RETIRE_AFTER_CPU_S:
+        if w.tester_cpu_s > RETIRE_AFTER_CPU_S and not self._pool.closed:
             # Retired before its tester nears its hard CPU limit: a job must never meet it.
             self._replace(w, RuntimeError(f"retired after {w.tester_cpu_s:.0f} s of tester CPU time"))
-        elif keep:
-            self._idle.put(w)
         else:
-            w.stop()
+            self._pool.give(w)
 
     def _replace(self, w: _Worker, exc: BaseException) -> RunResult:
         """Stop a worker that faulted (it may be mid-job, with frames in flight that the next
-        job would read as its own) and start another in its place. When that fails and no
-        worker is left, wake every job waiting for one: there will be none."""
+        job would read as its own) and start another in its place, self-checked like every new
+        one; the job's result says which happened. When the restart fails and no worker is
+        left, every job waiting for one is woken: there will be none."""
         what = f"{type(exc).__name__}: {exc}"
-        w.stop()
-        with self._lock:
-            self.replacements += 1
-            if w in self._all:
-                self._all.remove(w)
-            closed = self._closed
-            if not closed:
-                self._restarting += 1
-        if closed:
-            return RunResult(error=f"sandbox worker failed ({what}) while the sandbox was being closed")
         try:
-            nw = _Worker(self, w.cpu)  # on the CPU of the one it replaces
-        except BaseException as exc2:
+            self._pool.replace(w, exc)
+        except PoolUnavailable as exc2:
+            if exc2.closed:
+                return RunResult(error=f"sandbox worker failed ({what}) while the sandbox was being closed")
+            return RunResult(error=f"sandbox worker failed ({what}); no restart: {exc2}")
+        except Exception as exc2:  # noqa: BLE001 - the job's error; the pool has the cause
             log.error("grpo-rewards local sandbox: could not restart a worker: %s", exc2)
-            with self._lock:
-                self._restarting -= 1
-                self._lost = (
-                    f"a worker failed ({what}) and could not be restarted: {type(exc2).__name__}: {exc2}",
-                    exc2,
-                )
-                dead = not self._all and not self._restarting and not self._closed
-            if dead:
-                self._idle.put(None)
-            if not isinstance(exc2, Exception):
-                raise
             return RunResult(error=f"sandbox worker failed ({what}); restart failed: {exc2}")
-        with self._lock:
-            self._restarting -= 1
-            closed = self._closed
-            if not closed:
-                self._all.append(nw)
-        if closed:
-            nw.stop()
-            return RunResult(error=f"sandbox worker failed ({what}) while the sandbox was being closed")
-        self._idle.put(nw)
         return RunResult(error=f"sandbox worker failed and was restarted: {what}")
 
     def run(self, job: Job, judge: Judge | None = None) -> RunResult:
@@ -728,20 +706,11 @@ class LocalSandbox:
     def close(self) -> None:
         """Stop every worker (and so every process any run started), and reap them all: when
         this returns, no process the sandbox started is left, not even as a zombie. A job
-        running meanwhile ends with an error; later ones raise :class:`SandboxUnavailable`."""
-        idle: set[_Worker] = set()
-        with self._lock:
-            self._closed = True
-            while not self._idle.empty():
-                w = self._idle.get_nowait()
-                if w is not None:
-                    idle.add(w)
-            self._idle.put(None)  # wakes jobs waiting for a worker
-            workers = list(self._all)
-            self._all.clear()
-        # A busy worker would read EOF only once its job ends: no grace for it.
-        _stop_workers([w for w in workers if w in idle])
-        _stop_workers([w for w in workers if w not in idle], grace=0.0)
+        running meanwhile ends with an error; later ones raise :class:`SandboxUnavailable`.
+        Idle workers get two seconds to end on their own; a busy one would read EOF only once
+        its job ends, so it gets none. The same runs at interpreter exit, and when a sandbox
+        nobody closed is collected."""
+        self._pool.close()
 
     def __enter__(self) -> LocalSandbox:
         return self.start()
@@ -790,28 +759,18 @@ class LocalSandbox:
         return "\n".join(f"{k:8} {v}" for k, v in self.layers.items())
 
 
-def _stop_workers(workers: list[_Worker], grace: float = 2.0) -> None:
-    """Stop and reap ``workers`` (emptying the list): all hung up first, so that idle ones end
-    together within the grace period, then each stopped in turn."""
-    taken = list(workers)
-    workers.clear()
-    for w in taken:
-        w.hang_up()
-    deadline = time.monotonic() + grace
-    for w in taken:
-        w.stop(max(0.0, deadline - time.monotonic()))
+def _spawner(sandbox: LocalSandbox) -> Callable[[_Worker | None], _Worker]:
+    """How the pool starts a worker: on the CPU of the one it replaces, if any. Holds the
+    sandbox weakly (the pool must not keep it alive)."""
+    ref = weakref.ref(sandbox)
 
+    def spawn(previous: _Worker | None) -> _Worker:
+        sb = ref()
+        if sb is None:
+            raise PoolUnavailable("the sandbox was collected", closed=True)
+        return _Worker(sb, previous.cpu if previous is not None else None)
 
-_live: weakref.WeakSet[LocalSandbox] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for sb in list(_live):
-        try:
-            sb.close()
-        except Exception:  # noqa: BLE001 - interpreter exit: nothing left to report to
-            pass
+    return spawn
 
 
 @hookimpl

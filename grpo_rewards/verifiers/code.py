@@ -15,10 +15,12 @@ import functools
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from grpo_rewards import pools
 from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
@@ -323,29 +325,44 @@ class CodeVerifier(Verifier):
         self.sandbox_name = sandbox
         self.sandbox_options = dict(sandbox_options or {})
         self._sandbox: Any = None
+        self._sandbox_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_sandbox"] = None  # processes do not pickle; a copy makes its own pool
+        state.pop("_sandbox_lock", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sandbox_lock = threading.Lock()
 
     def required_columns(self) -> list[str]:
         return [self.column]
 
     @property
     def sandbox(self) -> Any:
-        """The sandbox backend, created on first use from the registry."""
-        if self._sandbox is None:
-            from grpo_rewards.plugins import get_registry
+        """The sandbox backend, made on first use by the factory registered under ``sandbox``,
+        and shared: every ``code`` verifier of this process with the same ``sandbox`` and
+        ``sandbox_options`` (a Python and a stdio component, two reward sets) uses one warm
+        pool, stopped when the last of them is closed."""
+        with self._sandbox_lock:
+            if self._sandbox is None:
+                from grpo_rewards.plugins import get_registry
 
-            entry = get_registry().get("sandbox", self.sandbox_name)
-            self._sandbox = entry.factory(**self.sandbox_options)
-        return self._sandbox
+                entry = get_registry().get("sandbox", self.sandbox_name)
+                options = dict(self.sandbox_options)
+                self._sandbox = pools.acquire(
+                    ("sandbox", self.sandbox_name, _options_key(options)), lambda: entry.factory(**options)
+                )
+            return self._sandbox
 
     def close(self) -> None:
-        sb, self._sandbox = self._sandbox, None
-        if sb is not None and hasattr(sb, "close"):
-            sb.close()
+        """Let go of the sandbox: it stops when no other ``code`` verifier shares it."""
+        with self._sandbox_lock:
+            sb, self._sandbox = self._sandbox, None
+        if sb is not None:
+            pools.release(sb)
 
     # -- scoring --------------------------------------------------------------------------
 
@@ -511,6 +528,11 @@ class CodeVerifier(Verifier):
         if value > 0:
             return Score.partial(value, detail, **info)
         return Score.wrong(detail, **info)
+
+
+def _options_key(options: Mapping[str, Any]) -> str:
+    """Equal options, equal key (a list and a tuple of the same paths included)."""
+    return json.dumps(options, sort_keys=True, default=repr)
 
 
 @hookimpl

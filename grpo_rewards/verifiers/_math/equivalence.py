@@ -23,7 +23,7 @@ __all__ = ["JudgeOptions", "judge", "confirm", "warm_up"]
 
 
 class JudgeOptions(NamedTuple):
-    """Options of one comparison (picklable, sent with each task)."""
+    """Options of one comparison (plain data: sent to the worker with each task, as a JSON list)."""
 
     float_rounding: int = 6
     rel_tol: float = 0.0

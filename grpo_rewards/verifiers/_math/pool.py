@@ -18,6 +18,11 @@ worker is ready in milliseconds. Where the fork server cannot be used (no ``sock
 not Linux) each worker is its own subprocess. A worker announces itself ready after its imports,
 so start-up never counts against a task's time limit. Workers exit when the fork server goes,
 and the fork server exits when its owner closes the pool or dies.
+
+Runs in the host process. Lazy start, the start-failure budget, replacement, the owner check,
+shutdown and sharing come from :mod:`grpo_rewards.pools`; what a worker sends back is decoded
+as plain data by :mod:`.wire` and trusted no further (a malformed reply is that worker's fault:
+it is replaced, and its task is a ``timeout``, like a worker that died).
 """
 
 from __future__ import annotations
@@ -32,8 +37,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import Any
+
+from grpo_rewards import pools
+from grpo_rewards.pools import Pool, PoolUnavailable
+from grpo_rewards.verifiers._math import wire
 
 __all__ = ["WorkerPool", "TaskResult", "default_workers", "acquire_pool", "release_pool"]
 
@@ -47,6 +56,7 @@ START_TIMEOUT = 120.0
 _MAX_START_FAILURES = 3
 _WORKER_MODULE = "grpo_rewards.verifiers._math.worker"
 _USE_ZYGOTE = sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+_HINT = f"run `{sys.executable} -m {_WORKER_MODULE}` to see why"
 
 
 def default_workers() -> int:
@@ -66,28 +76,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-class _Duplex:
-    """A read end and a write end, waitable like a :class:`multiprocessing.connection.Connection`."""
-
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        self._r = Connection(read_fd, writable=False)
-        self._w = Connection(write_fd, readable=False)
-
-    def fileno(self) -> int:
-        return self._r.fileno()
-
-    def send(self, obj: Any) -> None:
-        self._w.send(obj)
-
-    def recv(self) -> Any:
-        return self._r.recv()
-
-    def close(self) -> None:
-        for c in (self._r, self._w):
-            try:
-                c.close()
-            except Exception:  # noqa: BLE001 - already closed
-                pass
+def _worker_argv(read_fd: int, write_fd: int, memory_mb: int) -> list[str]:
+    """The command line of a worker in its own interpreter (where there is no fork server)."""
+    return [sys.executable, "-m", _WORKER_MODULE, str(read_fd), str(write_fd), str(memory_mb)]
 
 
 def _gone(pid: int) -> bool:
@@ -108,16 +99,19 @@ def _gone(pid: int) -> bool:
 class _Worker:
     """One worker process and its pipes: a child of the fork server, or its own subprocess."""
 
-    __slots__ = ("proc", "pid", "conn", "ready", "task", "deadline", "started")
+    __slots__ = ("proc", "pid", "reader", "write_fd", "ready", "task", "tag", "deadline", "started", "stopped")
 
-    def __init__(self, pid: int, conn: _Duplex, proc: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(self, pid: int, read_fd: int, write_fd: int, proc: subprocess.Popen[bytes] | None = None) -> None:
         self.pid = pid
-        self.conn = conn
+        self.reader = wire.FrameReader(read_fd)
+        self.write_fd: int | None = write_fd
         self.proc = proc
         self.ready = False
-        self.task: int | None = None
+        self.task: int | None = None  # the index of its task in this run
+        self.tag = 0  # that task's number over the pool's life, which the reply must carry
         self.deadline = 0.0
         self.started = time.monotonic()
+        self.stopped = False
 
     @classmethod
     def spawn(cls, memory_mb: int) -> _Worker:
@@ -126,7 +120,7 @@ class _Worker:
         from_child_r, from_child_w = os.pipe()
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", _WORKER_MODULE, str(to_child_r), str(from_child_w), str(memory_mb)],
+                _worker_argv(to_child_r, from_child_w, memory_mb),
                 pass_fds=(to_child_r, from_child_w),
                 stdin=subprocess.DEVNULL,
                 env=_child_env(),
@@ -138,7 +132,15 @@ class _Worker:
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-        return cls(proc.pid, _Duplex(from_child_r, to_child_w), proc)
+        return cls(proc.pid, from_child_r, to_child_w, proc)
+
+    def fileno(self) -> int:
+        return self.reader.fd
+
+    def send(self, obj: Any) -> None:
+        if self.write_fd is None:
+            raise OSError("the worker's pipe is closed")
+        wire.write_frame(self.write_fd, obj)
 
     def exit_code(self) -> int | None:
         return self.proc.poll() if self.proc is not None else None
@@ -154,13 +156,30 @@ class _Worker:
         while not _gone(self.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def kill(self) -> None:
+    def hang_up(self) -> None:
+        """Close its task pipe: an idle worker reads EOF and exits."""
+        fd, self.write_fd = self.write_fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def stop(self, grace: float = 0.0) -> None:
+        """Wait up to ``grace`` seconds for it to exit, then ``SIGKILL``; reaped (by the fork
+        server, or by ``Popen.wait``) before this returns."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.hang_up()
+        if grace > 0:
+            self.wait(grace)
         try:
             os.kill(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.wait(5.0)  # the fork server (or Popen.wait) reaps it
-        self.conn.close()
+        self.wait(5.0)
+        self.reader.close()
 
 
 class _Zygote:
@@ -193,8 +212,7 @@ class _Zygote:
             got = self.sock.recv(1)
             if got != b"R":
                 raise RuntimeError(
-                    f"the math verifier's fork server failed to start (exit code {self.proc.poll()}); "
-                    f"run `{sys.executable} -m {_WORKER_MODULE}` to see why"
+                    f"the math verifier's fork server failed to start (exit code {self.proc.poll()}); {_HINT}"
                 )
             self.ready = True
         self.sock.settimeout(30.0)
@@ -205,9 +223,9 @@ class _Zygote:
                 os.close(fd)
             raise RuntimeError("the math verifier's fork server did not hand over a worker")
         task_w, result_r = fds
-        return _Worker(int(msg), _Duplex(result_r, task_w))
+        return _Worker(int(msg), result_r, task_w)
 
-    def close(self) -> None:
+    def stop(self) -> None:
         try:
             self.sock.close()  # the fork server exits on EOF; its workers follow
         except OSError:
@@ -219,20 +237,17 @@ class _Zygote:
             self.proc.wait(timeout=5.0)
 
 
-def _shutdown(workers: list[_Worker], zygotes: list[_Zygote]) -> None:
-    for w in workers:
-        try:
-            w.conn.send(None)
-        except Exception:  # noqa: BLE001 - broken pipe: killed below
-            pass
-    deadline = time.monotonic() + 2.0
-    for w in workers:
-        w.wait(max(0.0, deadline - time.monotonic()))
-        w.kill()
-    workers.clear()
-    for z in zygotes:
-        z.close()
-    zygotes.clear()
+def _spawner(owner: WorkerPool) -> Callable[[_Worker | None], _Worker]:
+    # A weak reference: the pool (and its finalizer) must not keep its owner alive.
+    ref = weakref.ref(owner)
+
+    def spawn(previous: _Worker | None) -> _Worker:
+        wp = ref()
+        if wp is None:
+            raise PoolUnavailable("the math verifier's pool was collected", closed=True)
+        return wp._new_worker()
+
+    return spawn
 
 
 class WorkerPool:
@@ -248,90 +263,116 @@ class WorkerPool:
         self.timeout = float(timeout)
         self.memory_mb = memory_mb
         self._lock = threading.Lock()
-        self._workers: list[_Worker] = []
-        self._pid = os.getpid()
-        self.restarts = 0
-        self._start_failures = 0
-        self._zygotes: list[_Zygote] = []  # zero or one; a list so the finalizer sees replacements
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._zygotes)
+        self._tags = 0
+        self._pool: Pool[_Worker] = Pool(
+            _spawner(self), self.size, what="math verifier worker", max_start_failures=_MAX_START_FAILURES
+        )
+
+    @property
+    def restarts(self) -> int:
+        """Workers replaced after a timeout, a death or a malformed reply."""
+        return self._pool.replacements
+
+    @property
+    def closed(self) -> bool:
+        return self._pool.closed
 
     def start(self) -> None:
         """Start the workers and wait until they are ready (:meth:`run` does this lazily)."""
         with self._lock:
-            self._ensure_started()
-            while any(not w.ready for w in self._workers):
-                self._pump([w for w in self._workers if not w.ready], START_TIMEOUT, lambda i, r: None)
+            self._fill()
+            while waiting := [w for w in self._pool.workers() if not w.ready]:
+                self._pump(waiting, START_TIMEOUT, lambda i, r: None)
 
-    def _ensure_started(self) -> None:
-        if self._pid != os.getpid():  # a forked child: those workers belong to the parent
-            self._workers.clear()
-            self._zygotes.clear()
-            self._pid = os.getpid()
-        while len(self._workers) < self.size:
-            self._workers.append(self._new_worker())
+    def _fill(self) -> None:
+        """Start workers for the empty slots (all of them the first time)."""
+        try:
+            self._pool.start()
+        except PoolUnavailable as exc:
+            if exc.closed:
+                raise
+            raise PoolUnavailable(f"math verifier workers cannot start: {exc}") from exc.__cause__
 
     def _new_worker(self) -> _Worker:
         if not _USE_ZYGOTE:
             return _Worker.spawn(self.memory_mb)
         for attempt in range(2):
-            if not self._zygotes or not self._zygotes[0].alive():
-                for z in self._zygotes:
-                    z.close()
-                self._zygotes[:] = [_Zygote(self.memory_mb)]
+            zygotes = self._pool.helpers()  # zero or one
+            zygote = zygotes[0] if zygotes else None
+            if zygote is None or not isinstance(zygote, _Zygote) or not zygote.alive():
+                if zygote is not None:
+                    self._pool.remove_helper(zygote)
+                zygote = _Zygote(self.memory_mb)
+                self._pool.add_helper(zygote)
             try:
-                return self._zygotes[0].fork()
+                return zygote.fork()
             except (OSError, RuntimeError):
-                self._zygotes[0].close()
-                self._zygotes.clear()
+                self._pool.remove_helper(zygote)
                 if attempt:
                     raise
         raise AssertionError("unreachable")
 
-    def _replace(self, w: _Worker) -> None:
-        w.kill()
-        self.restarts += 1
-        self._workers[self._workers.index(w)] = self._new_worker()
+    def _replace(self, w: _Worker, why: str, finish: Callable[[int, TaskResult], None], result: str) -> None:
+        """``w`` failed (``why``): its task, if any, gets ``("timeout", result)``; a worker that
+        never became ready is a failed start. Raises when the pool cannot go on."""
+        idx = w.task
+        w.task = None
+        if idx is not None:
+            finish(idx, ("timeout", result))
+        try:
+            self._pool.replace(w, RuntimeError(why), failed_start=not w.ready)
+        except PoolUnavailable as exc:
+            if exc.closed:
+                raise
+            raise PoolUnavailable(f"math verifier workers cannot start: {exc}") from exc.__cause__
 
     def _pump(self, waiting: list[_Worker], max_wait: float, finish: Callable[[int, TaskResult], None]) -> None:
         """Wait for messages from ``waiting`` (or the nearest deadline) and handle them."""
         now = time.monotonic()
         deadlines = [w.deadline for w in waiting if w.task is not None]
         timeout = max(0.0, min(deadlines) - now) if deadlines else max_wait
-        got = set(wait([w.conn for w in waiting], timeout=timeout))  # type: ignore[misc]
+        got = set(wait([w.fileno() for w in waiting], timeout=timeout))
         now = time.monotonic()
         for w in waiting:
-            if w.conn in got:
+            if w.fileno() in got:
                 try:
-                    msg = w.conn.recv()
+                    for msg in w.reader.read():
+                        self._handle(w, msg, finish)
                 except (EOFError, OSError):
                     code = w.exit_code()
-                    idx = w.task
-                    self._replace(w)
-                    if idx is None:
-                        self._start_failures += 1
-                        if self._start_failures > _MAX_START_FAILURES:
-                            raise RuntimeError(
-                                f"math verifier workers keep dying while starting (exit code {code}); "
-                                f"run `{sys.executable} -m {_WORKER_MODULE}` to see why"
-                            ) from None
-                    else:
-                        finish(idx, ("timeout", f"worker died (exit code {code}): memory limit or crash"))
+                    why = (
+                        f"a math verifier worker died (exit code {code})"
+                        if w.ready
+                        else f"a math verifier worker exited (exit code {code}) before it was ready; {_HINT}"
+                    )
+                    self._replace(w, why, finish, f"worker died (exit code {code}): memory limit or crash")
                     continue
-                if not w.ready:
-                    if msg != "ready":
-                        raise RuntimeError(f"math verifier worker sent {msg!r} instead of 'ready'")
-                    w.ready = True
-                    self._start_failures = 0
+                except wire.Malformed as exc:
+                    log.error("grpo-rewards math: worker %d sent %s; replaced", w.pid, exc)
+                    self._replace(
+                        w,
+                        f"a math verifier worker sent {exc}",
+                        finish,
+                        f"worker sent a malformed reply ({exc}); worker replaced",
+                    )
                     continue
-                idx, outcome, detail = msg
-                w.task = None
-                finish(idx, (outcome, detail))
-            elif w.task is not None and now >= w.deadline:
-                idx = w.task
-                self._replace(w)
-                finish(idx, ("timeout", f"no verdict within {self.timeout:g}s; worker killed"))
+            if w.task is not None and now >= w.deadline:
+                why = f"no verdict within {self.timeout:g}s"
+                self._replace(w, why, finish, f"{why}; worker killed")
             elif not w.ready and now - w.started > START_TIMEOUT:
-                raise RuntimeError(f"a math verifier worker did not start within {START_TIMEOUT:.0f}s")
+                self._replace(w, f"a math verifier worker did not start within {START_TIMEOUT:.0f}s", finish, "")
+
+    def _handle(self, w: _Worker, msg: Any, finish: Callable[[int, TaskResult], None]) -> None:
+        if not w.ready:
+            if msg != "ready":
+                raise wire.Malformed(f"{wire.show(msg)} instead of 'ready'")
+            self._pool.confirm(w)
+            return
+        if w.task is None:
+            raise wire.Malformed(f"a message when it had no task: {wire.show(msg)}")
+        outcome, detail = wire.parse_reply(msg, w.tag)
+        idx, w.task = w.task, None
+        finish(idx, (outcome, detail))
 
     def run(
         self,
@@ -342,7 +383,8 @@ class WorkerPool:
 
         Safe to call from any thread (calls are serialized). A task that overruns the time limit
         gets ``("timeout", ...)`` and its worker is replaced; a worker that dies (memory cap,
-        crash) likewise. Raises only when workers cannot be started at all."""
+        crash) or sends a malformed reply likewise. Raises only when workers cannot be started
+        (:class:`~grpo_rewards.pools.PoolUnavailable` once the start-failure budget is spent)."""
         results: list[TaskResult | None] = [None] * len(tasks)
         if not tasks:
             return []
@@ -353,63 +395,53 @@ class WorkerPool:
                 on_result(idx, res)
 
         with self._lock:
-            self._ensure_started()
+            self._fill()
             queue = list(range(len(tasks)))
             queue.reverse()
-            while queue or any(w.task is not None for w in self._workers):
-                for w in self._workers:
+            while True:
+                workers = self._pool.workers()
+                if not queue and all(w.task is None for w in workers):
+                    break
+                for w in workers:
                     if queue and w.ready and w.task is None:
                         idx = queue.pop()
+                        pred, gold, opts = tasks[idx]
+                        # Numbered over the pool's life, not by index: a stale reply (a second
+                        # one to an earlier task) can never pass for this task's verdict.
+                        self._tags += 1
                         try:
-                            w.conn.send((idx, *tasks[idx]))
+                            w.send([self._tags, pred, gold, list(opts)])
                         except (OSError, ValueError):
                             queue.append(idx)
-                            self._replace(w)
+                            self._replace(w, "its task pipe broke", finish, "")
                             continue
-                        w.task = idx
+                        w.task, w.tag = idx, self._tags
                         w.deadline = time.monotonic() + self.timeout
-                waiting = [w for w in self._workers if w.task is not None or not w.ready]
+                waiting = [w for w in self._pool.workers() if w.task is not None or not w.ready]
                 if waiting:
                     self._pump(waiting, 1.0, finish)
+                elif queue:
+                    self._fill()  # a replacement that could not start left a slot empty
         return [r if r is not None else ("timeout", "internal: no result") for r in results]
 
     def pids(self) -> list[int]:
         """Process ids of the current workers (for tests and diagnostics)."""
-        return [w.pid for w in self._workers]
+        return [w.pid for w in self._pool.workers()]
 
     def close(self) -> None:
-        """Stop every worker (politely, then with ``SIGKILL``)."""
+        """Stop every worker (politely, then with ``SIGKILL``) and the fork server."""
         with self._lock:
-            _shutdown(self._workers, self._zygotes)
-
-
-_shared: dict[tuple[int, float, int], tuple[WorkerPool, int]] = {}
-_shared_lock = threading.Lock()
+            self._pool.close()
 
 
 def acquire_pool(size: int, timeout: float, memory_mb: int) -> WorkerPool:
     """A pool with these settings, shared by every verifier in this process that asks for the
     same ones (two ``math`` components reading different columns use one set of workers).
     Pair with :func:`release_pool`."""
-    key = (max(1, size), float(timeout), memory_mb)
-    with _shared_lock:
-        pool, users = _shared.get(key, (None, 0))
-        if pool is None or pool._pid != os.getpid():
-            pool, users = WorkerPool(*key), 0
-        _shared[key] = (pool, users + 1)
-        return pool
+    size, timeout = max(1, size), float(timeout)
+    return pools.acquire(("math", size, timeout, memory_mb), lambda: WorkerPool(size, timeout, memory_mb))
 
 
 def release_pool(pool: WorkerPool) -> None:
     """Give back a pool from :func:`acquire_pool`; the last user's release stops its workers."""
-    key = (pool.size, pool.timeout, pool.memory_mb)
-    with _shared_lock:
-        held, users = _shared.get(key, (None, 0))
-        if held is not pool:
-            pool.close()
-            return
-        if users <= 1:
-            del _shared[key]
-            pool.close()
-        else:
-            _shared[key] = (pool, users - 1)
+    pools.release(pool)

@@ -8,8 +8,10 @@ Two ways to run (see :mod:`.pool`):
   milliseconds, also when a stuck one is replaced.
 - ``python -m grpo_rewards.verifiers._math.worker READ_FD WRITE_FD MEMORY_MB``: one worker.
 
-A worker caps its address space, says ``"ready"``, then answers ``(idx, pred, gold, options)``
-messages with ``(idx, outcome, detail)`` until it reads ``None`` or its parent goes away."""
+A worker caps its address space, says ``"ready"``, then answers ``[task, pred, gold, options]``
+messages with ``[task, outcome, detail]`` until it reads ``null`` or EOF, or its parent goes away.
+Messages both ways are plain data (JSON, see :mod:`.wire`): this process parses model text, and
+the host must not have to trust what it sends back."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ import os
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
+from typing import Any
 
-from grpo_rewards.verifiers._math import equivalence
+from grpo_rewards.verifiers._math import equivalence, wire
 
 __all__ = ["worker_main", "zygote_main"]
 
@@ -103,19 +105,21 @@ def _watch_parent(parent: int) -> None:
 
 
 class _Pipes:
+    """The worker's ends of its two pipes, speaking :mod:`.wire` frames."""
+
     def __init__(self, read_fd: int, write_fd: int) -> None:
-        self._r = Connection(read_fd, writable=False)
-        self._w = Connection(write_fd, readable=False)
+        self._r = read_fd
+        self._w = write_fd
 
-    def recv(self) -> object:
-        return self._r.recv()
+    def recv(self) -> Any:
+        return wire.read_frame(self._r)
 
-    def send(self, obj: object) -> None:
-        self._w.send(obj)
+    def send(self, obj: Any) -> None:
+        wire.write_frame(self._w, obj)
 
 
-def worker_main(conn: _Pipes | Connection, memory_mb: int, warm: bool = True) -> None:
-    """Answer ``(idx, pred, gold, options)`` messages with ``(idx, outcome, detail)`` until ``None``."""
+def worker_main(conn: _Pipes, memory_mb: int, warm: bool = True) -> None:
+    """Answer ``[task, pred, gold, options]`` messages with ``[task, outcome, detail]`` until ``null``."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
     sys.setrecursionlimit(5000)
@@ -126,13 +130,13 @@ def worker_main(conn: _Pipes | Connection, memory_mb: int, warm: bool = True) ->
     while True:
         try:
             msg = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
+        except (EOFError, OSError, ValueError, KeyboardInterrupt):
             return
         if msg is None:
             return
-        idx, pred, gold, opts = msg  # type: ignore[misc]
+        idx, pred, gold, opts = msg
         try:
-            outcome, detail = equivalence.judge(pred, gold, opts)
+            outcome, detail = equivalence.judge(pred, gold, equivalence.JudgeOptions(*opts))
         except MemoryError:
             outcome, detail = "timeout", "memory limit reached while comparing"
         except RecursionError:
@@ -140,7 +144,7 @@ def worker_main(conn: _Pipes | Connection, memory_mb: int, warm: bool = True) ->
         except Exception as exc:  # noqa: BLE001 - reported, never fatal to the worker
             outcome, detail = "unparseable", f"{type(exc).__name__} while comparing: {str(exc)[:200]}"
         try:
-            conn.send((idx, outcome, detail))
+            conn.send([idx, outcome, detail])
         except (EOFError, OSError):
             return
 
