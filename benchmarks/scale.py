@@ -8,7 +8,9 @@ the sandbox), in GRPO prompt groups. Both sides score the same batches with the 
 round is answered from a cache), rounds alternating so that background load hits both alike.
 
 Default mode: in-process against a local Ray cluster (``ray.init(num_cpus=2)``, one actor per
-CPU). Reports samples/s, Ray's overhead against in-process, and what a projection to more nodes
+CPU). Reports samples/s, Ray's overhead against in-process in wall-clock time and in CPU time
+(of this process tree only: Ray's own processes, the actors and the verifiers' pools and
+sandboxes; the rest of a shared machine does not count), and what a projection to more nodes
 needs: CPU-seconds per sample, the fixed cost of one batch (a batch of 8), and the actors'
 start-up. ``--two-node``: a two-node cluster on this machine (``ray.cluster_utils.Cluster``,
 ``--head-cpus`` and ``--worker-cpus``) showing where actors and shards ran, and
@@ -93,20 +95,50 @@ def batch_of(rows: list[dict[str, Any]], tag: str) -> dict[str, Any]:
     }
 
 
-def busy_cpu_s() -> float:
-    """CPU-seconds this machine has been busy (all processes), from /proc/stat."""
-    with open("/proc/stat") as fh:
-        f = [int(x) for x in fh.readline().split()[1:]]
-    idle = f[3] + f[4]
-    return (sum(f[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def tree_cpu() -> dict[int, float]:
+    """CPU-seconds of this process and every process below it (Ray's GCS, raylets, actors, the
+    verifiers' pools and sandboxes), each with its reaped children's, by pid. What the rest of a
+    shared machine does is not in it, so it holds under load where wall-clock time does not."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    f = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = f
+            children.setdefault(int(f[1]), []).append(int(entry))
+    tick = os.sysconf("SC_CLK_TCK")
+    out, todo = {}, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            f = stats[pid]
+            out[pid] = sum(int(x) for x in f[11:15]) / tick  # utime, stime, cutime, cstime
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    after = tree_cpu()
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
+DRIVER_CPU: list[float] = []
+"""CPU-seconds of this process alone (the driver: cutting, pickling, dispatching), per timed call."""
 
 
 def timed(rs: Any, rows: list[dict[str, Any]], tag: str) -> tuple[float, float, Any]:
+    """(wall seconds, CPU-seconds of this process tree, result) of scoring ``rows`` once."""
     kwargs = batch_of(rows, tag)
-    c0, t0 = busy_cpu_s(), time.perf_counter()
     completions = kwargs.pop("completions")
+    c0, t0, d0 = tree_cpu(), time.perf_counter(), time.process_time()
     result = rs.score(completions, **kwargs)
-    return time.perf_counter() - t0, busy_cpu_s() - c0, result
+    wall = time.perf_counter() - t0
+    DRIVER_CPU.append(time.process_time() - d0)
+    return wall, cpu_since(c0), result
 
 
 def small_batch_cost(rs: Any, rows: list[dict[str, Any]], tag: str, repeats: int) -> float:
@@ -150,6 +182,7 @@ def single_node(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[st
             wall, cpu, result = timed(rs, rows, f"round {r}")
             res[side]["wall"].append(wall)
             res[side]["cpu"].append(cpu)
+            res[side].setdefault("driver", []).append(DRIVER_CPU[-1])
             if side == "ray":
                 ray_totals = result.totals
             else:
@@ -181,8 +214,12 @@ def single_node(args: argparse.Namespace, rows: list[dict[str, Any]]) -> dict[st
             "wall_s_median": round(wr, 2),
             "walls_s": [round(x, 2) for x in res["ray"]["wall"]],
             "cpu_s_per_sample": round(statistics.median(res["ray"]["cpu"]) / n, 4),
+            "driver_cpu_s_per_sample": round(statistics.median(res["ray"]["driver"]) / n, 6),
         },
         "ray_overhead": round(wr / wl - 1, 4),
+        "ray_cpu_overhead": round(
+            statistics.median(res["ray"]["cpu"]) / statistics.median(res["in_process"]["cpu"]) - 1, 4
+        ),
         "same_totals_every_round": same,
         "batch_of_8_s": {"in_process": round(batch_local, 4), "ray": round(batch_ray, 4)},
         "per_batch_overhead_s": round(batch_ray - batch_local, 4),
