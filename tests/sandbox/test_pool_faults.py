@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from grpo_rewards.sandbox import Job, Limits, RunResult, SandboxUnavailable
-from grpo_rewards.sandbox.local import LocalSandbox
+from grpo_rewards.sandbox import Job, Limits, RunResult, SandboxFaultError, SandboxUnavailable
+from grpo_rewards.sandbox.local import MAX_START_FAILURES, LocalSandbox
 
 from .conftest import sandbox_processes
 
@@ -119,6 +119,27 @@ def test_a_job_waiting_for_a_worker_is_woken_when_the_last_one_dies() -> None:
         assert not first.is_alive() and not second.is_alive(), "a job hangs on a dead pool"
         errors = [r for r in results if isinstance(r, SandboxUnavailable)]
         assert len(errors) == 1 and "/nonexistent/python3" in str(errors[0]), results
+    finally:
+        sb.close()
+
+
+def test_a_sandbox_whose_workers_never_start_gives_up_and_names_the_first_cause() -> None:
+    sb = LocalSandbox(workers=2, python="/nonexistent/python3")
+    try:
+        for _ in range(MAX_START_FAILURES):  # each start is tried, and its error raised
+            with pytest.raises(SandboxUnavailable, match="could not start sandbox workers.*/nonexistent/python3"):
+                sb.run(ECHO)
+        began = time.monotonic()
+        for _ in range(3):  # then none: every job fails at once, naming the first failure
+            with pytest.raises(SandboxUnavailable, match="failed starts in a row; the first:.*/nonexistent") as info:
+                sb.run(ECHO)
+        assert time.monotonic() - began < 1
+        assert isinstance(info.value.__cause__, FileNotFoundError)
+        strict = LocalSandbox(workers=1, python="/nonexistent/python3", strict=True)
+        for _ in range(MAX_START_FAILURES + 1):
+            with pytest.raises(SandboxFaultError, match="/nonexistent/python3"):
+                strict.run(ECHO)
+        strict.close()
     finally:
         sb.close()
 
