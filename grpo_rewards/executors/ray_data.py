@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
+from grpo_rewards.errors import GrpoRewardsError
 from grpo_rewards.executors.ray import RayExecutor
 from grpo_rewards.inputs import InputRow, read_rows_at
 from grpo_rewards.scoring import ScoreSummary, _chunks, format_row, score_rows
@@ -77,24 +78,45 @@ class _ChunkScorer:
         self.options = dict(options)
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
-        texts, counts, summaries = [], [], []
+        out: dict[str, list[Any]] = {"text": [], "rows": [], "summary": [], "error": []}
         for offset, lineno, count in zip(batch["offset"], batch["lineno"], batch["count"], strict=True):
-            rows = read_rows_at(
-                self.path,
-                (int(offset), int(lineno)),
-                int(count),
-                completion_column=self.options["completion_column"],
-                label=self.label,
-            )
             summary = ScoreSummary(self.rs.names, self.rs.reward_weights)
-            lines = [
-                format_row(r)
-                for r in score_rows(self.rs, rows, batch_size=max(1, len(rows)), summary=summary, **self.options)
-            ]
-            texts.append("".join(lines))
-            counts.append(len(rows))
-            summaries.append(pickle.dumps(summary))
-        return {"text": texts, "rows": counts, "summary": summaries}
+            try:
+                rows = read_rows_at(
+                    self.path,
+                    (int(offset), int(lineno)),
+                    int(count),
+                    completion_column=self.options["completion_column"],
+                    label=self.label,
+                )
+                text = "".join(
+                    format_row(r)
+                    for r in score_rows(self.rs, rows, batch_size=max(1, len(rows)), summary=summary, **self.options)
+                )
+                error = b""
+            except GrpoRewardsError as exc:
+                # The library's own errors (a strict sandbox that cannot run, an unreadable file)
+                # reach the command line as themselves, as on the local path; Ray Data would
+                # pass on only their text.
+                text, rows, error = "", [], _pickled(exc)
+            out["text"].append(text)
+            out["rows"].append(len(rows))
+            out["summary"].append(pickle.dumps(summary))
+            out["error"].append(error)
+        return out
+
+
+def _pickled(exc: GrpoRewardsError) -> bytes:
+    try:
+        pickle.loads(data := pickle.dumps(exc))
+        return data
+    except Exception:  # noqa: BLE001 - one that does not survive pickling: its type name and its text
+        return pickle.dumps(GrpoRewardsError(f"{type(exc).__name__}: {exc}"))
+
+
+def _error(data: bytes) -> GrpoRewardsError:
+    exc = pickle.loads(data)
+    return exc if isinstance(exc, GrpoRewardsError) else GrpoRewardsError(str(exc))
 
 
 def score_chunks(
@@ -147,6 +169,8 @@ def score_chunks(
             },
         )
         for row in ds.iter_rows():
+            if row["error"]:
+                raise _error(row["error"])
             yield str(row["text"]), int(row["rows"]), pickle.loads(row["summary"])
     finally:
         if owns:

@@ -99,3 +99,27 @@ def test_reward_functions_pickle_and_score_in_a_copy(local_and_ray: Any) -> None
         )
     finally:
         copy.reward_set.close()
+
+
+def test_a_file_gone_before_ray_data_reads_it_is_the_local_input_error(ray_local: Any, tmp_path: Any) -> None:
+    from grpo_rewards import InputError
+    from grpo_rewards.executors import RayExecutor
+    from grpo_rewards.executors.ray_data import plan_chunks, score_chunks
+    from grpo_rewards.inputs import read_positioned_rows
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(f'{{"prompt": "p{i}", "completion": "{i}", "answer": "{i}"}}\n' for i in range(10)))
+    positions: dict[int, tuple[int, int]] = {}
+
+    def rows() -> Any:
+        for pos, row in read_positioned_rows(src):
+            positions[id(row)] = pos
+            yield row
+
+    chunks = plan_chunks(rows(), positions, 4, "prompt")
+    assert [c.rows for c in chunks] == [4, 4, 2] and not positions
+    src.unlink()
+    rs = load_rewards(["exact"])
+    with pytest.raises(InputError, match="does not exist"):
+        list(score_chunks(rs, src, chunks, executor=RayExecutor(actors=1)))
+    assert ray_local.is_initialized()  # the caller's Ray is left running
