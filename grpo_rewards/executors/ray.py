@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ class RayExecutor:
         composition again); its shard in flight goes to another actor meanwhile.
     :param shards_per_actor: a batch is cut into about ``actors * shards_per_actor`` shards of
         whole prompt groups (smaller shards balance better and lose less to a death).
+    :param shard_timeout_s: seconds a shard may go unanswered after it is sent (queueing behind
+        the actor's previous shard included) before it counts as lost, like a shard whose actor
+        died; ``None`` (the default): no limit, the verifiers' own time limits bound each sample.
     :param init_kwargs: extra keyword arguments for ``ray.init`` when this executor starts Ray.
     """
 
@@ -82,6 +86,7 @@ class RayExecutor:
     placement: Any = "SPREAD"
     max_restarts: int = 1
     shards_per_actor: int = 2
+    shard_timeout_s: float | None = None
     init_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,6 +98,8 @@ class RayExecutor:
             raise ValueError(f"RayExecutor: max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.max_retries < 0 or self.max_restarts < 0:
             raise ValueError("RayExecutor: max_retries and max_restarts must be >= 0")
+        if self.shard_timeout_s is not None and not self.shard_timeout_s > 0:
+            raise ValueError(f"RayExecutor: shard_timeout_s must be positive, got {self.shard_timeout_s}")
         if self.shards_per_actor < 1:
             raise ValueError(f"RayExecutor: shards_per_actor must be at least 1, got {self.shards_per_actor}")
 
@@ -209,44 +216,47 @@ class RayScorer:
         attempts = [0] * len(shards)
         failed_on: list[set[int]] = [set() for _ in shards]
         load = [0] * len(self.actors)
-        in_flight: dict[Any, tuple[int, int]] = {}  # ObjectRef -> (shard, actor)
+        in_flight: dict[Any, tuple[int, int, float]] = {}  # ObjectRef -> (shard, actor, deadline)
+        timeout = self.executor.shard_timeout_s
+
+        def lost(s: int, a: int, cause: str) -> None:
+            """Shard ``s`` got no answer from actor ``a``: send it again, or score it error."""
+            with self._lock:
+                self._suspect.add(a)
+            failed_on[s].add(a)
+            if attempts[s] <= self.executor.max_retries:
+                self.retried += 1
+                log.warning(
+                    "ray: actor %d lost %d samples (%s); sending them to another actor", a, len(shards[s]), cause
+                )
+                pending.append(s)
+                return
+            msg = (
+                f"ray executor: not scored after {attempts[s]} attempts (max_retries={self.executor.max_retries}): "
+                f"the actor scoring these {len(shards[s])} samples {cause}"
+            )
+            log.warning("%s", msg)
+            for name in self.names:
+                for i in shards[s]:
+                    out[name][i] = Score.error(msg)
+
         while pending or in_flight:
             while pending and len(in_flight) < self.max_in_flight:
                 s = pending.popleft()
                 a = self._pick(load, failed_on[s])
                 attempts[s] += 1
                 ref = self.actors[a].score.remote(request.subset(shards[s]))
-                in_flight[ref] = (s, a)
+                in_flight[ref] = (s, a, time.monotonic() + timeout if timeout is not None else float("inf"))
                 load[a] += 1
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            wait = None if timeout is None else max(0.0, min(d for _, _, d in in_flight.values()) - time.monotonic())
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=wait)
             for ref in ready:
-                s, a = in_flight.pop(ref)
+                s, a, _ = in_flight.pop(ref)
                 load[a] -= 1
                 try:
                     scores, node = ray.get(ref)
                 except RayActorError as exc:
-                    with self._lock:
-                        self._suspect.add(a)
-                    failed_on[s].add(a)
-                    if attempts[s] <= self.executor.max_retries:
-                        self.retried += 1
-                        log.warning(
-                            "ray: actor %d died scoring %d samples (%s); sending them to another actor",
-                            a,
-                            len(shards[s]),
-                            _cause(exc),
-                        )
-                        pending.append(s)
-                        continue
-                    msg = (
-                        f"ray executor: not scored after {attempts[s]} attempts (max_retries="
-                        f"{self.executor.max_retries}): the actor scoring these {len(shards[s])} samples died: "
-                        f"{_cause(exc)}"
-                    )
-                    log.warning("%s", msg)
-                    for name in self.names:
-                        for i in shards[s]:
-                            out[name][i] = Score.error(msg)
+                    lost(s, a, f"died: {_cause(exc)}")
                     continue
                 with self._lock:
                     self._suspect.discard(a)
@@ -254,6 +264,12 @@ class RayScorer:
                 for name in self.names:
                     for i, sc in zip(shards[s], scores[name], strict=True):
                         out[name][i] = sc
+            now = time.monotonic()
+            for ref, (s, a, deadline) in list(in_flight.items()):
+                if deadline <= now:  # abandoned: an answer that comes later is never read
+                    del in_flight[ref]
+                    load[a] -= 1
+                    lost(s, a, f"gave no answer within shard_timeout_s={timeout:g} s")
         return {
             name: [s if s is not None else Score.error("ray executor: no score") for s in v] for name, v in out.items()
         }

@@ -99,3 +99,24 @@ def test_every_actor_killed_gives_error_with_the_cause_and_no_hang(batch: Any) -
         assert values == [None] * len(completions)  # and the TRL function returns at once too
     finally:
         rs.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_shard_unanswered_past_shard_timeout_s_scores_error(batch: Any) -> None:
+    from grpo_rewards.executors import RayExecutor
+
+    completions, prompts, columns, _ = batch
+    rs = load_rewards(FAULT_SPEC, executor=RayExecutor(actors=2, max_retries=0, shard_timeout_s=0.5))
+    try:
+        rs.start_executor().wait_ready(timeout=120)
+        t = time.monotonic()
+        got = rs.score(completions[:32], prompts=prompts[:32], columns={k: v[:32] for k, v in columns.items()})
+        assert time.monotonic() - t < 5  # shards of 8 take 0.8 s in slow_len alone
+        details = {s.detail for s in got.scores["math"]}
+        assert [s.outcome.value for s in got.scores["math"]] == ["error"] * 32
+        assert details == {
+            "ray executor: not scored after 1 attempts (max_retries=0): the actor scoring these 8 samples "
+            "gave no answer within shard_timeout_s=0.5 s"
+        }
+    finally:
+        rs.close()
