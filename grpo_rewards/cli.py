@@ -1,5 +1,5 @@
 """The ``grpo-rewards`` command line: ``list`` the registered verifiers (``list NAME``: one in
-full), ``score`` a file."""
+full), ``score`` a file, ``serve`` a reward set over HTTP."""
 
 from __future__ import annotations
 
@@ -130,6 +130,42 @@ def _parser() -> argparse.ArgumentParser:
     bar = sp.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", help="always show the progress bar (default: on a terminal)")
     bar.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    vp = sub.add_parser(
+        "serve",
+        help="serve a reward set over HTTP (POST /v1/score; needs the serve extra)",
+        description=(
+            "Serve the composition over HTTP: POST /v1/score takes {'rows': [...]}, each row as 'score' reads it, and "
+            "answers the rows as 'score' writes them; GET /v1/rewards, /health, /metrics. A bearer token "
+            "(--token-file or GRPO_REWARDS_TOKEN) is required to bind anything but loopback."
+        ),
+    )
+    vp.add_argument(
+        "-r", "--reward", action="append", default=[], metavar="NAME[:WEIGHT]", help="a verifier (repeatable)"
+    )
+    vp.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="COMPONENT.OPTION=VALUE", help="as for score"
+    )
+    vp.add_argument("-c", "--config", type=Path, help="a rewards TOML file ([[rewards]] tables)")
+    vp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    vp.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    vp.add_argument(
+        "--token-file",
+        type=Path,
+        help="file whose first line is the bearer token clients must send (default: $GRPO_REWARDS_TOKEN)",
+    )
+    vp.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024, help="largest request body (413 past it)")
+    vp.add_argument("--max-samples", type=int, default=4096, help="most rows in one request (413 past it)")
+    vp.add_argument(
+        "--max-concurrent", type=int, default=4, help="requests scored at once; more get 429 with Retry-After"
+    )
+    vp.add_argument("--deadline", type=float, default=300.0, help="seconds a request may take (504 past it)")
+    vp.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="score here (default) or on the Ray cluster that ray.init() finds (the ray extra)",
+    )
     return p
 
 
@@ -321,14 +357,10 @@ def _format_verifier_info(info: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import contextlib
-
+def _spec_from_args(args: argparse.Namespace) -> RewardSpec | None:
+    """The composition that ``--config`` and ``--reward`` give (both: the file's components, then
+    the others); ``None`` when neither is given."""
     from grpo_rewards.composition import parse_reward_spec
-    from grpo_rewards.inputs import count_rows, read_rows
-    from grpo_rewards.output_files import open_output
-    from grpo_rewards.rewardset import RewardSet
-    from grpo_rewards.scoring import ScoreSummary, format_row, format_summary, score_rows
 
     if args.config and args.reward:
         spec = parse_reward_spec(args.config)
@@ -337,12 +369,58 @@ def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         dup = next((c.name for c in extra.components if c.name in names), None)
         if dup is not None:
             raise ConfigError(f"--reward {dup!r} is already a component of {spec.source}")
-        spec = type(spec)(spec.components + extra.components, f"{spec.source} + --reward")
-    elif args.config:
-        spec = parse_reward_spec(args.config)
-    elif args.reward:
-        spec = parse_reward_spec(args.reward, source="--reward")
-    else:
+        return type(spec)(spec.components + extra.components, f"{spec.source} + --reward")
+    if args.config:
+        return parse_reward_spec(args.config)
+    if args.reward:
+        return parse_reward_spec(args.reward, source="--reward")
+    return None
+
+
+def _cmd_serve(args: argparse.Namespace, err: TextIO) -> int:
+    from grpo_rewards.executors import resolve_executor
+    from grpo_rewards.rewardset import RewardSet
+
+    try:
+        from grpo_rewards.server import ServerLimits, check_bind, load_token, serve
+    except ImportError as exc:
+        raise ConfigError(
+            f"grpo-rewards serve needs the serve extra: pip install 'grpo-rewards[serve]' ({exc})"
+        ) from exc
+    spec = _spec_from_args(args)
+    if spec is None:
+        err.write("grpo-rewards serve: give at least one --reward NAME or a --config file\n")
+        return ExitCode.USAGE
+    token = load_token(args.token_file)
+    check_bind(args.host, token)  # before anything starts: refuse an open server at once
+    limits = ServerLimits(
+        max_body_bytes=args.max_body_bytes,
+        max_samples=args.max_samples,
+        max_concurrent=args.max_concurrent,
+        deadline_s=args.deadline,
+    )
+    rs = RewardSet(_with_options(spec, args.sets), resolve_executor(args.executor))
+    try:
+        if args.executor == "ray":
+            rs.start_executor()
+        serve(
+            rs, host=args.host, port=args.port, token=token, limits=limits, log_level="debug" if args.debug else "info"
+        )
+    finally:
+        rs.close()
+    return ExitCode.OK
+
+
+def _cmd_score(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import contextlib
+
+    from grpo_rewards.inputs import count_rows, read_rows
+    from grpo_rewards.output_files import open_output
+    from grpo_rewards.rewardset import RewardSet
+    from grpo_rewards.scoring import ScoreSummary, format_row, format_summary, score_rows
+
+    spec = _spec_from_args(args)
+    if spec is None:
         err.write("grpo-rewards score: give at least one --reward NAME or a --config file\n")
         return ExitCode.USAGE
     if args.batch_size < 1:
@@ -598,6 +676,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_list(args, sys.stdout)
         if args.command == "score":
             return _cmd_score(args, sys.stdout, sys.stderr)
+        if args.command == "serve":
+            return _cmd_serve(args, sys.stderr)
     except GrpoRewardsError as exc:
         if args.debug:
             traceback.print_exception(exc, file=sys.stderr)

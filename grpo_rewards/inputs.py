@@ -18,6 +18,7 @@ __all__ = [
     "read_rows_at",
     "count_rows",
     "scan_columns",
+    "row_from_data",
     "SUPPORTED_SUFFIXES",
     "SEEKABLE_SUFFIXES",
 ]
@@ -222,6 +223,12 @@ def _row(where: str, data: Any, error: str | None, completion_column: str) -> In
     if error is None:
         error = _check_row(data, where, completion_column)
     return InputRow(where, data if isinstance(data, dict) else {"_raw": data}, error)
+
+
+def row_from_data(data: Any, where: str, *, completion_column: str = "completion") -> InputRow:
+    """One row given as already-parsed data (a request's JSON object), checked exactly as a row
+    of a file is: ``error`` names ``where`` and the column when the row is malformed."""
+    return _row(where, data, None, completion_column)
 
 
 def _rows(source: Iterator[tuple[str, Any, str | None]], completion_column: str) -> Iterator[InputRow]:
