@@ -35,6 +35,7 @@ from grpo_rewards.errors import (
 from grpo_rewards.functions import reward
 from grpo_rewards.hookspecs import hookimpl
 from grpo_rewards.plugins import get_registry
+from grpo_rewards.remote import RemoteRewardError, RemoteRewardSet
 from grpo_rewards.rewardset import BatchResult, RewardSet, completion_text, load_rewards
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "MissingColumnError",
     "Outcome",
     "PluginLoadError",
+    "RemoteRewardError",
+    "RemoteRewardSet",
     "RewardSet",
     "RewardSpec",
     "Sample",

@@ -101,8 +101,10 @@ class Server:
                 self.process.wait()
 
 
-def start_server(tmp: Path, args: list[str], *, token: str | None = TOKEN, wait: bool = True) -> Server:
-    port = free_port()
+def start_server(
+    tmp: Path, args: list[str], *, token: str | None = TOKEN, wait: bool = True, port: int | None = None
+) -> Server:
+    port = port or free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     env.pop("GRPO_REWARDS_TOKEN", None)
     env["GRPO_REWARDS_LOAD_PLUGINS"] = ""
