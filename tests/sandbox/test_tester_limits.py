@@ -87,3 +87,43 @@ def test_a_job_longer_than_the_testers_cpu_share_is_refused() -> None:
             sb.run(Job("python", "stdio", "print(1)", inputs=[""], limits=Limits(total_s=TESTER_CPU_S)))
     finally:
         sb.close()
+
+
+COLLIDING = "def f():\n    return [(2**61 - 1) * k for k in range(1, 35_000)]\n"
+
+
+def test_two_deadline_signals_at_once_end_the_job_once_and_keep_the_worker() -> None:
+    """The tester's two deadlines (the wall-clock SIGALRM and the CPU limit's SIGXCPU) can both
+    come due while test code is stuck in C (here: a set of 35,000 ints with equal hashes, which
+    the candidate returned). Python then runs both handlers back to back; the second used to
+    raise a second JobTimeout inside the handler of the first, which killed the tester, and the
+    sample scored ``error``: a candidate could turn its own stall into "no signal". Found by
+    benchmarks/soak_code.py (4 of 40 such samples on a loaded machine). Here the host sends both
+    signals during the stall, so that it does not depend on the machine's load."""
+    import os
+    import signal
+    import threading
+    import time
+
+    sb = LocalSandbox(workers=1).start()
+    try:
+        tester = _tester_pid(sb)
+        v = CodeVerifier(timeout=8, total_timeout=8)
+        v._sandbox = sb
+
+        def poke() -> None:
+            time.sleep(0.7)  # the set() is being built by then
+            os.kill(tester, signal.SIGXCPU)
+            os.kill(tester, signal.SIGALRM)
+
+        t = threading.Thread(target=poke)
+        t.start()
+        tests = {"kind": "assert", "code": "assert len(set(f())) == 1\nassert 1 + 1 == 2\n"}
+        s = v.score(Sample(completion=f"```python\n{COLLIDING}```", row={"tests": tests}))
+        t.join()
+        assert s.outcome == "timeout" and s.value == 0.0, s  # the candidate's stall, never "error"
+        assert sb.replacements == 0  # the tester survived its two signals
+        ok = v.score(Sample(completion="```python\ndef f():\n    return [1]\n```", row={"tests": tests}))
+        assert ok.outcome == "correct"
+    finally:
+        sb.close()

@@ -68,13 +68,20 @@ class SandboxFault(BaseException):
     so that no runner's ``except Exception`` takes it for a failing case."""
 
 
-_alarm = {"critical": False, "pending": False}
+_alarm = {"armed": False, "critical": False, "pending": False}
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
+    """SIGALRM (the job's wall clock) and SIGXCPU (its CPU share): the job ends, once. Both can
+    come due while test code is stuck in C, and Python then runs this twice in a row: only the
+    first raises, and a signal that arrives outside a job (or after it ended) does nothing, for
+    a JobTimeout raised there would kill the tester."""
+    if not _alarm["armed"]:
+        return
     if _alarm["critical"]:
         _alarm["pending"] = True
         return
+    _alarm["armed"] = False
     raise JobTimeout()
 
 
@@ -89,7 +96,8 @@ class _Critical:
         _alarm["critical"] = False
         if _alarm["pending"]:
             _alarm["pending"] = False
-            if exc[0] is None:
+            if exc[0] is None and _alarm["armed"]:
+                _alarm["armed"] = False
                 raise JobTimeout()
 
 
@@ -173,9 +181,11 @@ def serve(
         budget = float(job["limits"]["total_s"]) + 0.5
         if job["language"] in ("c", "cpp"):
             budget += float(job["limits"]["compile_s"])
-        signal.setitimer(signal.ITIMER_REAL, budget)
         used = _cpu_used()
         resource.setrlimit(resource.RLIMIT_CPU, (min(cpu_hard, math.ceil(used + budget + 1)), cpu_hard))
+        _alarm["pending"] = False
+        _alarm["armed"] = True
+        signal.setitimer(signal.ITIMER_REAL, budget)
         try:
             run_job(job)
         except JobTimeout:
@@ -194,7 +204,9 @@ def serve(
             except JobTimeout:
                 timed_out = True
         finally:
+            _alarm["armed"] = False  # first: a signal due from here on does nothing
             signal.setitimer(signal.ITIMER_REAL, 0)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_hard, cpu_hard))  # no SIGXCPU between jobs
         for run in list(Spawned.live):
             run.close()
         _reap()
