@@ -700,6 +700,10 @@ def main(argv: list[str] | None = None) -> int:
                     what = "honest_credit_missing"
             elif v is not None and v > 0 or sc.outcome in (Outcome.CORRECT, Outcome.PARTIAL):
                 what = "hostile_credited"
+            elif sc.outcome == Outcome.ERROR:
+                # "No signal" caused by the candidate: in GRPO an excluded sample escapes the
+                # penalty its failure earned (a sandbox fault of our own would show up here too).
+                what = "hostile_scored_error"
             if what:
                 violation_counts[what] += 1
                 if violation_counts[what] <= 20:
