@@ -166,6 +166,12 @@ def _parser() -> argparse.ArgumentParser:
         default="local",
         help="score here (default) or on the Ray cluster that ray.init() finds (the ray extra)",
     )
+    vp.add_argument(
+        "--label-column",
+        default=None,
+        help="the column OpenRLHF's labels fill on POST /get_reward (default: the one column the rewards read, "
+        "else answer)",
+    )
     return p
 
 

@@ -22,11 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["ServerLimits", "check_bind", "create_app", "is_loopback", "load_token", "serve"]
 
 
-def create_app(reward_set: RewardSet, *, token: str | None = None, limits: ServerLimits | None = None) -> FastAPI:
+def create_app(
+    reward_set: RewardSet,
+    *,
+    token: str | None = None,
+    limits: ServerLimits | None = None,
+    label_column: str | None = None,
+) -> FastAPI:
     """See :func:`grpo_rewards.server.app.create_app`."""
     from grpo_rewards.server.app import create_app as create
 
-    return create(reward_set, token=token, limits=limits)
+    return create(reward_set, token=token, limits=limits, label_column=label_column)
 
 
 def serve(
@@ -36,6 +42,7 @@ def serve(
     port: int = 8000,
     token: str | None = None,
     limits: ServerLimits | None = None,
+    label_column: str | None = None,
     log_level: str = "info",
 ) -> None:
     """Serve ``reward_set`` until interrupted. Refuses a non-loopback ``host`` without a token.
@@ -45,7 +52,7 @@ def serve(
     import uvicorn
 
     check_bind(host, token)
-    app = create_app(reward_set, token=token, limits=limits)
+    app = create_app(reward_set, token=token, limits=limits, label_column=label_column)
     config = uvicorn.Config(
         app,
         host=host,

@@ -134,12 +134,20 @@ def check_rows(reward_set: RewardSet, rows: Any, limits: ServerLimits, field: st
     return out
 
 
-def create_app(reward_set: RewardSet, *, token: str | None = None, limits: ServerLimits | None = None) -> FastAPI:
+def create_app(
+    reward_set: RewardSet,
+    *,
+    token: str | None = None,
+    limits: ServerLimits | None = None,
+    label_column: str | None = None,
+) -> FastAPI:
     """The server's app, scoring with ``reward_set`` (which the caller owns and closes).
 
     :param token: the bearer token every endpoint but ``/health`` requires; ``None``: none
         required (bind loopback only; :func:`grpo_rewards.server.security.check_bind`).
     :param limits: request size, rows per request, concurrent work and deadline.
+    :param label_column: the column OpenRLHF's ``labels`` fill on ``POST /get_reward``
+        (default: the one column the composition reads, else ``answer``).
     """
     limits = limits or ServerLimits()
     metrics = ServerMetrics()
@@ -238,7 +246,12 @@ def create_app(reward_set: RewardSet, *, token: str | None = None, limits: Serve
                 release()
             metrics.request(endpoint, status, time.perf_counter() - start)
 
-    def scoring_job(rows: list[InputRow], details: bool, render: Callable[[list[dict[str, Any]]], Response]):
+    def scoring_job(
+        rows: list[InputRow],
+        details: bool,
+        render: Callable[[list[dict[str, Any]]], Response],
+        endpoint: str = "score",
+    ) -> Callable[[], Response]:
         def job() -> Response:
             try:
                 out = list(score_rows(reward_set, rows, details=details))
@@ -248,7 +261,7 @@ def create_app(reward_set: RewardSet, *, token: str | None = None, limits: Serve
             except Exception:  # logged here; the client gets no detail of this host
                 log.exception("scoring a request failed")
                 return Refusal(500, "internal error while scoring; see the server's log").response()
-            metrics.scored("score", (r["outcomes"] for r in out))
+            metrics.scored(endpoint, (r["outcomes"] for r in out))
             return render(out)
 
         return job
@@ -278,6 +291,42 @@ def create_app(reward_set: RewardSet, *, token: str | None = None, limits: Serve
             raise Refusal(422, f"'details' must be true or false, got {type(details).__name__}", "details")
         rows = check_rows(reward_set, payload["rows"], limits)
         return scoring_job(rows, details, render_rows)
+
+    def openrlhf_work(payload: Any) -> Callable[[], Response]:
+        # OpenRLHF 0.11's remote reward contract (grpo_rewards.integrations.openrlhf).
+        from grpo_rewards.integrations import label_column_for, openrlhf
+
+        if not isinstance(payload, dict):
+            raise Refusal(422, f"the body must be a JSON object with 'query', got {type(payload).__name__}", "body")
+        fields: dict[str, list[Any]] = {}
+        for name in ("query", "prompts", "labels"):
+            value = payload.get(name)
+            if not isinstance(value, list):
+                raise Refusal(422, f"{name!r} must be a list, got {type(value).__name__}", name)
+            fields[name] = value
+        for name in ("query", "prompts"):
+            bad = next((i for i, v in enumerate(fields[name]) if not isinstance(v, str)), None)
+            if bad is not None:
+                raise Refusal(422, f"{name}[{bad}] must be a string", f"{name}[{bad}]")
+        n = len(fields["query"])
+        for name in ("prompts", "labels"):
+            if len(fields[name]) != n:
+                raise Refusal(422, f"{name!r} has {len(fields[name])} items for {n} queries", name)
+        data = openrlhf.request_rows(
+            fields["query"], fields["prompts"], fields["labels"], label_column_for(reward_set, label_column)
+        )
+        rows = check_rows(reward_set, data, limits, field="query")
+
+        def render(out: list[dict[str, Any]]) -> Response:
+            return JSONResponse(openrlhf.answer(reward_set, out))
+
+        return scoring_job(rows, False, render, "get_reward")
+
+    @app.post("/get_reward")
+    async def get_reward(request: Request) -> Response:
+        """OpenRLHF's ``--reward.remote_url`` contract: ``{"query", "prompts", "labels"}`` in,
+        ``{"rewards", "scores", "extra_logs"}`` out."""
+        return await guarded(request, "get_reward", openrlhf_work)
 
     @app.post("/v1/score")
     async def score(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""A real ``grpo-rewards serve`` on loopback (a random free port), started and stopped by the tests."""
+"""A real ``grpo-rewards serve`` on loopback (a random free port), started and stopped by the tests
+(imported by name: pytest's conftest modules would clash with tests/conftest.py)."""
 
 from __future__ import annotations
 

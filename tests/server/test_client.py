@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, HERE, TOKEN, Server, free_port, start_server
+from server_harness import CONFIG, HERE, TOKEN, Server, free_port, start_server
 
 from grpo_rewards import DatasetColumnError, RemoteRewardError, RemoteRewardSet, load_rewards
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, HERE, TOKEN, Server, start_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from server_harness import CONFIG, HERE, TOKEN, Server, start_server
 
 from grpo_rewards.cli import main as cli_main
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, start_server
+from server_harness import TOKEN, start_server
 
 from grpo_rewards import RemoteRewardSet, load_rewards
 
