@@ -3,6 +3,8 @@
 - :mod:`~grpo_rewards.integrations.openrlhf`: OpenRLHF 0.11's ``reward_func`` file and the
   ``POST /get_reward`` contract that ``grpo-rewards serve`` also answers.
 - :mod:`~grpo_rewards.integrations.verl`: verl 0.9's ``compute_score`` (single, batched, async).
+- :mod:`~grpo_rewards.integrations.nemo_gym`: NeMo Gym's resources-server ``POST /verify``,
+  which ``grpo-rewards serve`` also answers.
 
 Each module's opening comment names the framework's file and version that define its contract.
 They read the composition from ``rewards=[...]``, ``config=PATH`` or ``$GRPO_REWARDS_CONFIG``

@@ -1,5 +1,6 @@
 """The HTTP app of ``grpo-rewards serve``: ``POST /v1/score``, ``GET /v1/rewards``, ``GET /health``,
-``GET /metrics``.
+``GET /metrics``, and the trainers' own contracts: OpenRLHF's ``POST /get_reward`` and NeMo Gym's
+``POST /verify`` (translated by :mod:`grpo_rewards.integrations`).
 
 What runs here: the server process's event loop (uvicorn), which checks each request
 (:mod:`grpo_rewards.server.security`), parses and checks its rows as ``grpo-rewards score``
@@ -327,6 +328,33 @@ def create_app(
         """OpenRLHF's ``--reward.remote_url`` contract: ``{"query", "prompts", "labels"}`` in,
         ``{"rewards", "scores", "extra_logs"}`` out."""
         return await guarded(request, "get_reward", openrlhf_work)
+
+    def nemo_gym_work(payload: Any) -> Callable[[], Response]:
+        # NeMo Gym's resources-server verify contract (grpo_rewards.integrations.nemo_gym).
+        from grpo_rewards.integrations import nemo_gym
+
+        try:
+            data = nemo_gym.verify_row(payload)
+        except nemo_gym.VerifyRequestError as exc:
+            raise Refusal(422, str(exc), exc.field) from None
+        rows = check_rows(reward_set, [data], limits, field="verify")
+
+        def render(out: list[dict[str, Any]]) -> Response:
+            return JSONResponse(nemo_gym.verify_answer(reward_set.names, payload, out[0]))
+
+        return scoring_job(rows, False, render, "verify")
+
+    @app.post("/verify")
+    async def verify(request: Request) -> Response:
+        """NeMo Gym's resources-server ``/verify``: the verify request in, with ``reward`` and
+        ``reward_components`` added, out."""
+        return await guarded(request, "verify", nemo_gym_work)
+
+    @app.post("/seed_session")
+    async def seed_session(request: Request) -> JSONResponse:
+        """NeMo Gym's agents seed a session before they verify; scoring keeps no session state."""
+        authorize(request)
+        return JSONResponse({})
 
     @app.post("/v1/score")
     async def score(request: Request) -> Response:
