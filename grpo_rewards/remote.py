@@ -152,13 +152,19 @@ class RemoteRewardSet:
 
     # -- scoring ----------------------------------------------------------------------------------
 
-    def score_rows(self, rows: Sequence[Mapping[str, Any]], *, details: bool = True) -> list[dict[str, Any]]:
-        """Rows as ``grpo-rewards score`` reads them, scored by the server: rows as it writes them."""
-        body = json.dumps({"rows": list(rows), "details": details}, default=_jsonable).encode("utf-8")
+    def score_rows(
+        self, rows: Sequence[Mapping[str, Any]], *, details: bool = True, echo: bool = True
+    ) -> list[dict[str, Any]]:
+        """Rows as ``grpo-rewards score`` reads them, scored by the server: rows as it writes them
+        (with ``echo=False``, only ``reward``, ``rewards``, ``outcomes`` and ``details``)."""
+        body = json.dumps({"rows": list(rows), "details": details, "echo": echo}, default=_jsonable).encode("utf-8")
+        return self._post_rows(body, len(rows))
+
+    def _post_rows(self, body: bytes, n: int) -> list[dict[str, Any]]:
         answer = self._request("POST", "/v1/score", body)
         out = answer.get("rows") if isinstance(answer, dict) else None
-        if not isinstance(out, list) or len(out) != len(rows):
-            raise RemoteRewardError(f"reward server {self.url}: answered {len(out or [])} rows for {len(rows)}")
+        if not isinstance(out, list) or len(out) != n:
+            raise RemoteRewardError(f"reward server {self.url}: answered {len(out or [])} rows for {n}")
         return out
 
     def score_component(
@@ -196,7 +202,9 @@ class RemoteRewardSet:
             if completion_ids is not None:
                 row["completion_ids"] = list(completion_ids[i])
             rows.append(row)
-        key = hashlib.blake2b(json.dumps(rows, default=_jsonable, sort_keys=True).encode(), digest_size=16).hexdigest()
+        # Only what TRL needs back (values and outcomes): no echo of the columns, no details.
+        body = json.dumps({"rows": rows, "details": False, "echo": False}, default=_jsonable).encode("utf-8")
+        key = hashlib.blake2b(body, digest_size=16).hexdigest()
         with self._lock:
             klock = self._key_locks.setdefault(key, threading.Lock())
         with klock:  # concurrent reward functions of one batch (TRL's async path): one request
@@ -204,7 +212,7 @@ class RemoteRewardSet:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return self._cache[key]
-            scored = self.score_rows(rows)
+            scored = self._post_rows(body, n)
             with self._lock:
                 self._cache[key] = scored
                 self._key_locks.pop(key, None)

@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,7 +41,9 @@ __all__ = ["create_app", "Refusal", "describe_rewards"]
 
 log = logging.getLogger("grpo_rewards.server")
 
-SCORE_FIELDS = ("rows", "details")
+SCORE_FIELDS = ("rows", "details", "echo")
+SCORED_FIELDS = ("reward", "rewards", "outcomes", "details")
+"""What ``"echo": false`` keeps of an output row (the client's choice: it holds the input already)."""
 
 
 class Refusal(Exception):
@@ -267,9 +270,11 @@ def create_app(
 
         return job
 
-    def render_rows(out: list[dict[str, Any]]) -> Response:
+    def render_rows(out: list[dict[str, Any]], echo: bool = True) -> Response:
         # Each row exactly as a line of `grpo-rewards score` output (scoring.format_row), except
         # the detail of an `error` outcome: an exception's message may hold paths or host names.
+        if not echo:
+            out = [{k: row[k] for k in SCORED_FIELDS if k in row} for row in out]
         for row in out:
             details = row.get("details")
             if details:
@@ -287,11 +292,13 @@ def create_app(
             raise Refusal(422, f"unknown field {unknown[0]!r}; expected {', '.join(SCORE_FIELDS)}", unknown[0])
         if "rows" not in payload:
             raise Refusal(422, "missing field 'rows' (a list of row objects, each as grpo-rewards score reads)", "rows")
-        details = payload.get("details", True)
-        if not isinstance(details, bool):
-            raise Refusal(422, f"'details' must be true or false, got {type(details).__name__}", "details")
+        flags = {}
+        for name in ("details", "echo"):
+            flags[name] = payload.get(name, True)
+            if not isinstance(flags[name], bool):
+                raise Refusal(422, f"{name!r} must be true or false, got {type(flags[name]).__name__}", name)
         rows = check_rows(reward_set, payload["rows"], limits)
-        return scoring_job(rows, details, render_rows)
+        return scoring_job(rows, flags["details"], partial(render_rows, echo=flags["echo"]))
 
     def openrlhf_work(payload: Any) -> Callable[[], Response]:
         # OpenRLHF 0.11's remote reward contract (grpo_rewards.integrations.openrlhf).

@@ -55,6 +55,17 @@ def test_rows_are_scored_as_grpo_rewards_score_writes_them(
     assert served[3]["outcomes"]["exact"] == "bad_reference"
 
 
+def test_echo_false_answers_only_the_scores(server: Server) -> None:
+    body = json.dumps({"rows": ROWS[:2], "echo": False, "details": False}).encode()
+    rows = server.request("POST", "/v1/score", body).json()["rows"]
+    assert rows[0] == {
+        "reward": 1.0,
+        "rewards": {"exact": 1.0, "crashes": None, "naps": 0.0},
+        "outcomes": {"exact": "correct", "crashes": "error", "naps": "scored"},
+    }
+    assert server.request("POST", "/v1/score", b'{"rows": [], "echo": 1}').json()["field"] == "echo"
+
+
 def test_a_crashing_verifier_scores_error_and_leaks_no_host_detail(server: Server) -> None:
     answer = server.score([{"completion": "4", "answer": "4"}])
     assert answer.status == 200
