@@ -114,3 +114,18 @@ def test_batch_reward_manager_calls_the_batched_form(tmp_path: Path) -> None:
         **reward_kwargs,
     )
     _check(results)
+
+
+def test_the_core_the_client_and_the_adapters_import_no_server_or_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, grpo_rewards, grpo_rewards.remote, grpo_rewards.integrations.verl, "
+        "grpo_rewards.integrations.openrlhf, grpo_rewards.integrations.nemo_gym\n"
+        "heavy = sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'prometheus_client', 'ray', 'torch', 'verl', "
+        "'openrlhf', 'nemo_gym') if m in sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
