@@ -262,7 +262,8 @@ def create_app(
             except FatalRewardError as exc:
                 log.error("a reward could not score a batch: %s", exc)
                 return Refusal(503, "a reward could not score this batch; see the server's log").response()
-            except Exception:  # logged here; the client gets no detail of this host
+            except BaseException:  # even SystemExit from a verifier must not stop the server
+                # Logged here; the client gets no detail of this host.
                 log.exception("scoring a request failed")
                 return Refusal(500, "internal error while scoring; see the server's log").response()
             metrics.scored(endpoint, (r["outcomes"] for r in out))

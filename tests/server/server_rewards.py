@@ -18,3 +18,8 @@ def naps(completions: list[Any], **kwargs: Any) -> list[float]:
     if naps:
         time.sleep(max(naps))
     return [0.0] * len(completions)
+
+
+def exits(completions: list[Any], **kwargs: Any) -> list[float]:
+    """Calls sys.exit in the scoring thread: not an Exception, so the reward set does not catch it."""
+    raise SystemExit(3)

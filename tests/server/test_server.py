@@ -77,6 +77,18 @@ def test_a_crashing_verifier_scores_error_and_leaks_no_host_detail(server: Serve
     assert server.alive()
 
 
+def test_a_verifier_that_calls_sys_exit_answers_500_and_the_server_goes_on(tmp_path: Path) -> None:
+    s = start_server(tmp_path, ["-r", "exact", "-r", "server_rewards:exits"])
+    try:
+        for _ in range(2):
+            answer = s.score([{"completion": "4", "answer": "4"}])
+            assert answer.status == 500
+            assert answer.json() == {"error": "internal error while scoring; see the server's log"}
+        assert s.alive()
+    finally:
+        s.stop()
+
+
 def test_health_rewards_and_metrics(server: Server) -> None:
     assert server.request("GET", "/health", token=None).json() == {"status": "ok"}
     described = server.request("GET", "/v1/rewards").json()
