@@ -89,6 +89,19 @@ class Server:
     def score(self, rows: Any, **kw: Any) -> Answer:
         return self.request("POST", "/v1/score", json.dumps({"rows": rows}).encode(), **kw)
 
+    def in_flight(self) -> float:
+        for line in self.request("GET", "/metrics").body.decode().splitlines():
+            if line.startswith("grpo_rewards_in_flight "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def wait_in_flight(self, n: int, timeout: float = 10.0) -> None:
+        """Until ``n`` requests hold work slots (the flood tests need them full, however loaded the machine)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight() < n:
+            assert time.monotonic() < deadline, f"{n} requests never held work slots at once"
+            time.sleep(0.05)
+
     def alive(self) -> bool:
         return self.process.poll() is None and self.request("GET", "/health", token=None).status == 200
 

@@ -88,7 +88,7 @@ def test_a_full_server_is_retried_after_retry_after(server: Server) -> None:
     threads = [threading.Thread(target=server.score, args=(slow,)) for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(0.7)
+    server.wait_in_flight(2)
     rows = remote.score_rows([{"completion": "4", "answer": "4"}])  # 429 first, then scored
     for t in threads:
         t.join()

@@ -208,9 +208,7 @@ def test_a_flood_past_the_concurrency_limit_gets_429_with_retry_after(server: Se
     threads = [threading.Thread(target=lambda: results.append(server.score(slow).status)) for _ in range(2)]
     for t in threads:
         t.start()
-    import time
-
-    time.sleep(1.0)  # both naps hold the two work slots now
+    server.wait_in_flight(2)  # both naps hold the two work slots now
     flood = [server.score([{"completion": "4", "answer": "4"}]) for _ in range(5)]
     for t in threads:
         t.join()
