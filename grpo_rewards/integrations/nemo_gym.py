@@ -1,8 +1,10 @@
 """NeMo Gym: a resources server's ``POST /verify`` scored with the composition.
 
 The contract, from NVIDIA-NeMo/Gym ``nemo_gym/base_resources_server.py`` (the repository at
-commit 011c3386d691fd51a0ee388026c59660fcbffdac; the package is not on the index this project
-reaches, and needs Python 3.12): ``SimpleResourcesServer.setup_webserver`` routes
+commit 011c3386d691fd51a0ee388026c59660fcbffdac, and checked again against commit 07d6b0d07 of
+22 Aug 2026, whose ``nemo_gym/package_info.py`` says 0.5.1: the same routes and models; 0.7 was
+not reachable from here, and the package is not on the index this project reaches, and needs
+Python 3.12): ``SimpleResourcesServer.setup_webserver`` routes
 ``POST /seed_session``, ``POST /verify`` and others; a verify request (``BaseVerifyRequest``) is
 the task's row, that is ``responses_create_params`` (the OpenAI Responses request, whose
 ``input`` is the prompt: a string or a list of messages) plus the task's own fields (such as
