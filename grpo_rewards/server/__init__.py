@@ -10,7 +10,9 @@ The client, :class:`grpo_rewards.remote.RemoteRewardSet`, needs none of these pa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
 
 from grpo_rewards.server.security import ServerLimits, check_bind, is_loopback, load_token
 
@@ -63,4 +65,20 @@ def serve(
         access_log=log_level == "debug",
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+
+    class Server(uvicorn.Server):
+        interrupted = False  # a Ctrl-C came
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.interrupted = self.interrupted or sig == signal.SIGINT
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn restores the SIGINT handler it found and raises the signal again once it has
+        # shut down; whatever Ray (or another library) had installed, Ctrl-C must end as a
+        # KeyboardInterrupt (exit status 130), as everywhere else in the command line.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    server.run()
+    if server.interrupted:
+        raise KeyboardInterrupt
