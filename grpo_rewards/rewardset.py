@@ -81,9 +81,37 @@ class _Batch:
         self.request = request  # the batch as received, for an executor that scores elsewhere
 
 
-def _fingerprint(texts: Sequence[str], prompts: Sequence[Any] | None, rows: Sequence[Mapping[str, Any]]) -> str:
+def _array_bytes(value: Any) -> Any:
+    """A JSON-able stand-in for an array or a tensor: dtype, shape and a hash of its bytes.
+
+    ``repr`` is not a key: it elides the middle of a large array, so two arrays that differ there
+    would share a cache entry."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "tobytes") and hasattr(value, "dtype") and hasattr(value, "shape"):
+        data = value.tobytes() if getattr(value.dtype, "hasobject", False) is False else repr(value.tolist()).encode()
+        return ["<array>", str(value.dtype), list(value.shape), hashlib.blake2b(data, digest_size=16).hexdigest()]
+    return repr(value)
+
+
+def _fingerprint(
+    texts: Sequence[str],
+    prompts: Sequence[Any] | None,
+    rows: Sequence[Mapping[str, Any]],
+    completion_ids: Sequence[Any] | None = None,
+    completions: Sequence[Any] | None = None,
+) -> str:
+    """The cache key of a batch: everything a verifier reads (:class:`Sample`), texts, prompts, rows,
+    ``completion_ids`` and the raw (conversational) completions, arrays and tensors by their bytes."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(json.dumps([texts, prompts, rows], default=repr, sort_keys=True).encode("utf-8", "surrogatepass"))
+    raw = None if completions is None or all(isinstance(c, str) for c in completions) else completions
+    ids = (
+        None
+        if completion_ids is None
+        else [_array_bytes(x) if hasattr(x, "tobytes") or hasattr(x, "detach") else x for x in completion_ids]
+    )
+    payload = [texts, prompts, rows, ids, raw]
+    h.update(json.dumps(payload, default=_array_bytes, sort_keys=True).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -364,7 +392,7 @@ class RewardSet:
             cols,
             {k: v for k, v in context.items() if k not in ("log_metric", "log_extra")},  # callbacks stay here
         )
-        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows), request)
+        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows, completion_ids, completions), request)
 
     def _remote(self) -> Scorer | None:
         """The executor, started on first use (``None``: score in this process)."""
