@@ -5,6 +5,15 @@ The tag checks replace the format rewards that GRPO notebooks copy around (open-
 ``match_format_approximately``, TRL's ``think_format_reward``) with one implementation whose
 partial credit cannot be farmed: a tag only earns credit when it occurs exactly once, in order,
 around a non-empty section, so emitting extra tags or extra answer blocks lowers the score.
+
+One rule for both tag verifiers (same options, same defaults, same meaning in both modes):
+``mode="strict"`` is all or nothing, ``"soft"`` pays an equal share per marker; an empty section
+(whitespace only) fails strict mode and earns neither of its markers in soft mode, unless
+``allow_empty=true``. TRL 1.16's ``think_format_reward`` (trl/rewards/format_rewards.py, pattern
+``^<think>(?!.*<think>)(.*?)</think>.*$``) accepts an empty ``<think></think>``; we reject it by
+default because an empty reasoning block is the cheapest way to collect a format reward without
+reasoning (the policy learns to skip thinking). ``format.think`` with ``answer_tag=""``,
+``allow_empty=true`` and ``trailing="allow"`` gives TRL's values.
 """
 
 from __future__ import annotations
@@ -61,13 +70,17 @@ class _TagStructure(Verifier):
 
     outcomes = (Outcome.CORRECT, Outcome.PARTIAL, Outcome.WRONG, Outcome.NO_ANSWER)
 
-    def _setup(self, sections: list[TagPair], mode: str, prefilled: bool | str, trailing: str) -> None:
+    def _setup(
+        self, sections: list[TagPair], mode: str, prefilled: bool | str, trailing: str, allow_empty: bool
+    ) -> None:
         if mode not in _MODES:
             raise ValueError(f"mode must be 'strict' or 'soft', got {mode!r}")
         if trailing not in _TRAILING:
             raise ValueError(f"trailing must be one of {', '.join(_TRAILING)}, got {trailing!r}")
         if not (isinstance(prefilled, bool) or prefilled == "auto"):
             raise ValueError(f"prefilled must be true, false or 'auto', got {prefilled!r}")
+        if not isinstance(allow_empty, bool):
+            raise ValueError(f"allow_empty must be true or false, got {allow_empty!r}")
         if not sections:
             raise ValueError("at least one tag is needed")
         markers = [m for pair in sections for m in pair]
@@ -81,6 +94,7 @@ class _TagStructure(Verifier):
         self.mode = mode
         self.prefilled = prefilled
         self.trailing = trailing
+        self.allow_empty = allow_empty
 
     def _is_prefilled(self, sample: Sample) -> bool:
         if isinstance(self.prefilled, bool):
@@ -109,7 +123,7 @@ class _TagStructure(Verifier):
 
     def _strict(self, text: str, prefilled: bool) -> Score:
         """All or nothing: the whole completion is the sections in order, each tag exactly once,
-        every section non-empty, only whitespace between sections, and after the last closing
+        every section non-empty (unless ``allow_empty``), only whitespace between sections, and after the last closing
         tag nothing (``trailing='forbid'``), anything (``'allow'``) or a non-empty final answer
         (``'require'``)."""
         problem = self._counts_problem(text, prefilled)
@@ -125,7 +139,7 @@ class _TagStructure(Verifier):
             end = text.find(closing, pos)
             if end < 0:
                 return Score.wrong(f"{closing} comes before {opening}")
-            if not text[pos:end].strip():
+            if not self.allow_empty and not text[pos:end].strip():
                 return Score.wrong(f"empty section {opening}...{closing}")
             pos = end + len(closing)
         rest = text[pos:].strip()
@@ -139,7 +153,8 @@ class _TagStructure(Verifier):
     def _soft(self, text: str, prefilled: bool) -> Score:
         """Partial credit, one equal share per marker (and one for the final answer when
         ``trailing='require'``). A marker earns its share only if it occurs exactly once and after
-        the previous marker that earned one; an empty section earns neither of its markers.
+        the previous marker that earned one; an empty section earns neither of its markers
+        (unless ``allow_empty``).
         Repeating a tag therefore loses that tag's share instead of adding to it."""
         shares = 2 * len(self.sections) + (1 if self.trailing == "require" else 0)
         earned = 0
@@ -164,7 +179,7 @@ class _TagStructure(Verifier):
                     open_end = None
             occ = [m.start() for m in regex.finditer(regex.escape(closing), text)]
             if len(occ) == 1 and occ[0] >= last_end:
-                if open_end is not None and not text[open_end : occ[0]].strip():
+                if not self.allow_empty and open_end is not None and not text[open_end : occ[0]].strip():
                     missing.append(f"empty {opening}...{closing}")
                     earned -= 1  # an empty section earns neither of its tags
                 else:
@@ -199,7 +214,7 @@ class FormatTags(_TagStructure):
     ``tag_count_reward`` gives 0.25 per tag for two sections). A marker earns its share only when
     it occurs exactly once and after the previous credited marker, and an empty section earns
     neither of its markers, so repeating tags, reordering them or leaving sections empty can
-    only lower the score.
+    only lower the score. ``allow_empty=True`` pays empty sections in both modes.
 
     ``tags`` are names (``"think"`` means ``<think>``/``</think>``) or explicit pairs such as
     Unsloth's ``["<start_working_out>", "<end_working_out>"]``. ``prefilled`` says the first
@@ -217,11 +232,12 @@ class FormatTags(_TagStructure):
         mode: str = "strict",
         prefilled: bool | str = "auto",
         trailing: str = "forbid",
+        allow_empty: bool = False,
     ) -> None:
         if isinstance(tags, str):
             tags = [tags]
         pairs = [_tag_pair(t, f"tags[{i}]") for i, t in enumerate(tags)]
-        self._setup(pairs, mode, prefilled, trailing)
+        self._setup(pairs, mode, prefilled, trailing, allow_empty)
 
 
 class FormatThink(_TagStructure):
@@ -230,7 +246,9 @@ class FormatThink(_TagStructure):
     ``<think>reasoning</think>`` followed by ``<answer>answer</answer>`` (``answer_tag="answer"``,
     the default), or followed by a non-empty free-text answer (``answer_tag=""``, the DeepSeek-R1
     style, like TRL's ``think_format_reward`` but also requiring an answer and rejecting a repeated
-    ``<think>``). Strict and soft modes and ``prefilled`` behave as in :class:`FormatTags`.
+    ``<think>``). ``mode``, ``prefilled``, ``trailing`` and ``allow_empty`` mean what they mean in
+    :class:`FormatTags`, with the same defaults; ``trailing="auto"`` (the default) is ``"forbid"``
+    with an answer tag and ``"require"`` (a non-empty free-text answer) without one.
     """
 
     name = "format.think"
@@ -243,11 +261,15 @@ class FormatThink(_TagStructure):
         answer_tag: Any = "answer",
         mode: str = "strict",
         prefilled: bool | str = "auto",
+        trailing: str = "auto",
+        allow_empty: bool = False,
     ) -> None:
         sections = [_tag_pair(think_tag, "think_tag")]
         if answer_tag:
             sections.append(_tag_pair(answer_tag, "answer_tag"))
-        self._setup(sections, mode, prefilled, "forbid" if answer_tag else "require")
+        if trailing == "auto":
+            trailing = "forbid" if answer_tag else "require"
+        self._setup(sections, mode, prefilled, trailing, allow_empty)
 
 
 _FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}

@@ -265,3 +265,41 @@ def test_reward_contract(spec: object) -> None:
 @pytest.mark.parametrize("cls", [FormatThink, FormatTags, FormatJSON])
 def test_verifier_contract(cls: type) -> None:
     assert_verifier_contract(cls, [s(GOOD), s("")])
+
+
+# -- one rule for empty sections, strict and soft, across format.think and format.tags ----------
+# TRL 1.16's think_format_reward (trl/rewards/format_rewards.py) pays 1.0 for an empty
+# <think></think>; ours does not by default (empty reasoning is a format hack), and allow_empty
+# gives TRL's behaviour in both verifiers and both modes.
+
+EMPTY_THINK = "<think></think><answer>b</answer>"
+
+
+@pytest.mark.parametrize("cls", [FormatThink, FormatTags])
+def test_both_verifiers_share_defaults(cls: type) -> None:
+    v = cls()
+    assert (v.mode, v.prefilled, v.trailing, v.allow_empty) == ("strict", "auto", "forbid", False)
+
+
+@pytest.mark.parametrize("cls", [FormatThink, FormatTags])
+@pytest.mark.parametrize(("mode", "rejected", "allowed"), [("strict", 0.0, 1.0), ("soft", 0.5, 1.0)])
+def test_empty_sections_follow_one_rule(cls: type, mode: str, rejected: float, allowed: float) -> None:
+    assert cls(mode=mode).score(s(EMPTY_THINK)).value == rejected
+    assert cls(mode=mode, allow_empty=True).score(s(EMPTY_THINK)).value == allowed
+    assert cls(mode=mode, allow_empty=True).score(s("<think>  </think><answer>b</answer>")).value == allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "trl"),
+    [  # values of TRL 1.16's think_format_reward (its docstring's two cases, then its regex)
+        ("<think>\nThis is my reasoning.\n</think>\nThis is my answer.", 1.0),
+        ("<think>\nThis is my reasoning.\nThis is my answer.", 0.0),
+        ("<think></think>\nThis is my answer.", 1.0),
+        ("<think>\nThis is my reasoning.\n</think>", 1.0),
+        ("<think>a</think><think>b</think>answer", 0.0),
+        ("Preamble <think>a</think>answer", 0.0),
+    ],
+)
+def test_think_matches_trl_with_allow_empty_and_trailing_allow(text: str, trl: float) -> None:
+    v = FormatThink(answer_tag="", allow_empty=True, trailing="allow")
+    assert v.score(s(text)).value == trl
