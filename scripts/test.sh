@@ -12,7 +12,7 @@ $PIP install -q --upgrade pip
 # torch first, pinned to the CPU build on this machine's disk: anything that depends on torch
 # installed before it would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
-$PIP install -q -e ".[all,ray,serve]"  # ray: the Ray executor's tests (tests/executors); serve: tests/server
+$PIP install -q -e ".[all,ray,serve,zh]"  # ray: tests/executors; serve: tests/server; zh: repetition's jieba segmenter
 # The plugins under plugins/ are installed from their folders, as a user installs them (not on PyPI).
 $PIP install -q "plugins/grpo-rewards-reasoning-gym[test]" "plugins/grpo-rewards-judge[reward-model,test]"
 

@@ -25,6 +25,39 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text)
 
 
+SEGMENTERS = ("chars", "jieba")
+
+
+def check_segmenter(segmenter: str) -> None:
+    """Raise ``ValueError`` (a config error) for an unknown segmenter or one not installed."""
+    if segmenter not in SEGMENTERS:
+        raise ValueError(f"segmenter must be 'chars' or 'jieba', got {segmenter!r}")
+    if segmenter == "jieba":
+        try:
+            import jieba  # noqa: F401
+        except ImportError as exc:
+            raise ValueError(
+                "segmenter='jieba' needs the 'jieba' package: pip install 'grpo-rewards[zh]' "
+                "(or leave segmenter unset to count each Chinese character as a word)"
+            ) from exc
+
+
+def segment(text: str, segmenter: str = "chars") -> list[str]:
+    """Words of ``text`` for n-gram counting.
+
+    ``"chars"`` is :func:`words` (every character of a script written without spaces is a word;
+    no dependency). ``"jieba"`` segments Chinese into words with jieba (``grpo-rewards[zh]``), as
+    open-r1's ``get_repetition_penalty_reward(language="zh")`` (src/open_r1/rewards.py) does; the
+    whitespace tokens jieba returns are dropped, so text with spaces splits as with ``"chars"``.
+    Other scripts without spaces (kana, Thai, ...) stay one word per character under jieba too.
+    """
+    if segmenter == "chars" or text.isascii() or _HAS_NO_SPACE.search(text) is None:
+        return words(text)
+    import jieba
+
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
 def repeated_fraction(items: Sequence[Any], n: int) -> float:
     """``1 - distinct n-grams / n-grams`` of ``items``: 0.0 for no repetition, approaching 1.0 when
     one n-gram is repeated over and over; 0.0 when there are fewer than ``n`` items.

@@ -7,7 +7,7 @@ from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
-from grpo_rewards.verifiers._text import encode, load_tokenizer, repeated_fraction, words
+from grpo_rewards.verifiers._text import check_segmenter, encode, load_tokenizer, repeated_fraction, segment
 
 __all__ = ["RepetitionPenalty"]
 
@@ -27,7 +27,9 @@ class RepetitionPenalty(Verifier):
     ``unit="words"`` (default) splits on whitespace after lowercasing, except that every
     character of a script written without spaces (Chinese, Japanese, Thai, ...) is a word of its
     own, so CJK text is handled without a whitespace tokenizer (open-r1's ``split()`` would see
-    one giant word). ``unit="tokens"`` uses ``completion_ids`` (or the ``tokenizer`` option),
+    one giant word). ``segmenter="jieba"`` segments Chinese into words with jieba instead (the
+    ``grpo-rewards[zh]`` extra; open-r1's ``language="zh"``); ``"chars"``, the default, needs
+    nothing and counts characters. ``unit="tokens"`` uses ``completion_ids`` (or the ``tokenizer`` option),
     like the reference implementation of the paper.
     """
 
@@ -42,6 +44,7 @@ class RepetitionPenalty(Verifier):
         max_penalty: float = -1.0,
         unit: str = "words",
         tokenizer: Any = None,
+        segmenter: str = "chars",
     ) -> None:
         if isinstance(ngram_size, bool) or not isinstance(ngram_size, int) or ngram_size < 1:
             raise ValueError(f"ngram_size must be a positive integer, got {ngram_size!r}")
@@ -51,6 +54,8 @@ class RepetitionPenalty(Verifier):
             raise ValueError(f"max_penalty is a penalty and must be <= 0, got {max_penalty}")
         if unit not in ("words", "tokens"):
             raise ValueError(f"unit must be 'words' or 'tokens', got {unit!r}")
+        check_segmenter(segmenter)
+        self.segmenter = segmenter
         self.ngram_size = ngram_size
         self.max_penalty = float(max_penalty)
         self.unit = unit
@@ -66,7 +71,7 @@ class RepetitionPenalty(Verifier):
     def units(self, sample: Sample) -> tuple[list[Any], str]:
         """The sequence whose n-grams are counted, and where it came from."""
         if self.unit == "words":
-            return words(sample.completion.lower()), "words"
+            return segment(sample.completion.lower(), self.segmenter), "words"
         if sample.completion_ids is not None:
             return list(sample.completion_ids), "completion_ids"
         if self.tokenizer is not None:

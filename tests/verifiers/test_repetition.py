@@ -90,3 +90,38 @@ def test_contract() -> None:
     rows = [{"prompt": "q"}] * 3
     assert assert_reward_contract("repetition", rows, ["a b c a b c", "", "x"]) == [pytest.approx(-0.25), 0.0, 0.0]
     assert_verifier_contract(RepetitionPenalty, [Sample(completion="a a a a")])
+
+
+# -- word segmentation for scripts written without spaces --------------------------------------
+# open-r1's get_repetition_penalty_reward(language="zh") (huggingface/open-r1,
+# src/open_r1/rewards.py) segments Chinese with jieba.cut: 这个这个这个这个这个 is five words 这个,
+# so with ngram_size=2 there are 4 bigrams, 1 distinct: -0.75. Our default counts characters:
+# 9 bigrams, 2 distinct (这个, 个这): -7/9 = -0.778.
+
+REPEATED_ZH = "这个这个这个这个这个"
+
+
+def test_default_segmenter_counts_characters_and_needs_nothing() -> None:
+    assert RepetitionPenalty().segmenter == "chars"
+    assert value(REPEATED_ZH, ngram_size=2) == pytest.approx(-7 / 9)  # -0.778
+
+
+def test_jieba_segmenter_gives_open_r1s_value() -> None:
+    pytest.importorskip("jieba")
+    assert value(REPEATED_ZH, ngram_size=2, segmenter="jieba") == pytest.approx(-0.75)
+    # text with spaces is split as by the default: jieba's whitespace tokens are not words
+    assert value("a b c a b c", segmenter="jieba") == pytest.approx(-0.25)
+    assert value("The Cat 这个这个这个", ngram_size=1, segmenter="jieba") == pytest.approx(-2 / 5)
+
+
+def test_jieba_segmenter_without_the_extra_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "jieba", None)  # as if grpo-rewards[zh] were not installed
+    with pytest.raises(
+        ConfigError, match=r"segmenter='jieba' needs the 'jieba' package: pip install 'grpo-rewards\[zh\]'"
+    ):
+        load_rewards([{"name": "repetition", "options": {"segmenter": "jieba"}}])
+
+
+def test_unknown_segmenter_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="segmenter must be 'chars' or 'jieba'"):
+        load_rewards([{"name": "repetition", "options": {"segmenter": "mecab"}}])
