@@ -39,6 +39,25 @@ _CMD_SPACE_RE = re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])")
 _SIGNIFICANT_SPACE_RE = re.compile(r"(?<=,)\s+|(?<=\d)\s+(?=\d)")
 
 
+# A gold answer that spells a number in words ("forty two", "Twenty-one.") cannot be compared:
+# math-verify reads a wrapped "forty two" as the product f*o*r*t*y*t*w*o, so every completion
+# would score wrong. Only golds made of plain words with a number word among them are caught,
+# which leaves symbolic golds ("x y", "\\text{odd}", "5 cm", "no solution") alone.
+_WORDS_ONLY_RE = re.compile(r"[A-Za-z][A-Za-z' -]*[.!]?")
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred thousand million billion trillion half halves third thirds quarter quarters".split()
+)
+
+
+def _number_in_words(gold: str) -> bool:
+    """Whether ``gold`` is plain words that spell a number ("forty two"), not mathematics."""
+    if not _WORDS_ONLY_RE.fullmatch(gold.strip()):
+        return False
+    return any(w in _NUMBER_WORDS for w in re.split(r"[\s-]+", gold.lower().strip(" .!")))
+
+
 def _cache_key(pred: str, gold: str) -> tuple[str, str]:
     """The cache key of a comparison: the texts without insignificant whitespace."""
 
@@ -234,6 +253,14 @@ class MathVerifier(Verifier):
         if len(bad) == len(golds):
             return Score.bad_reference(f"gold answer rejected: {bad[0]}")
         golds = [g for g in golds if not prescreen(g, _GOLD_MAX_CHARS)]
+        # Checked before the completion: an unusable gold makes the row unusable whatever the
+        # completion holds, so bad_reference comes before no_answer/unparseable (as in TRL).
+        if all(_number_in_words(g) for g in golds):
+            return Score.bad_reference(
+                f"gold answer {golds[0][:80]!r} is a number written in words, not mathematics; "
+                f"write it as a number in column {self.column!r}"
+            )
+        golds = [g for g in golds if not _number_in_words(g)]
         extraction = extract_answer(sample.completion, self.extract, self.tag)
         if extraction.answer is None:
             return Score.no_answer("no final answer found (tried: " + ", ".join(self.extract) + ")")

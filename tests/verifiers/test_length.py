@@ -170,6 +170,24 @@ def test_cosine_takes_correctness_through_the_reward_set() -> None:
     assert out.values["length.cosine"][0] == pytest.approx(0.5 + 0.25 * (1 + math.cos(math.pi * 4 / 40)))
 
 
+def test_cosine_gives_no_signal_when_the_gold_is_not_math() -> None:
+    # It gave -0.75 (a short wrong answer) when math scored every completion wrong against
+    # "forty two"; the gold is unusable, so there is no correctness to scale.
+    rs = load_rewards(
+        [
+            {"name": "math", "weight": 0.0, "options": {"timeout": 20}},
+            {"name": "length.cosine", "options": {"max_length": 100}},
+        ]
+    )
+    try:
+        out = rs.score(["\\boxed{42}", "\\boxed{42}"], columns={"answer": ["forty two", "42"]})
+    finally:
+        rs.close()
+    assert out.scores["math"][0].outcome is Outcome.BAD_REFERENCE
+    assert out.values["length.cosine"][0] is None and out.scores["length.cosine"][0].outcome is Outcome.SKIPPED
+    assert out.values["length.cosine"][1] == pytest.approx(0.5 + 0.25 * (1 + math.cos(math.pi * 10 / 100)))
+
+
 def test_cosine_needs_its_correctness_component() -> None:
     with pytest.raises(ConfigError, match="needs the scores of 'math'"):
         load_rewards(["length.cosine"])

@@ -132,6 +132,78 @@ def test_known_math_verify_false_positives_are_fixed(verifier: MathVerifier) -> 
     assert outcomes(verifier, [(f"\\boxed{{{p}}}", g) for p, g in same]) == [Outcome.CORRECT] * len(same)
 
 
+# Reports from math-verify's issue tracker (huggingface/Math-Verify), each checked against
+# ``math``: the comparison ones already score wrong here (math-verify's own verdict or our exact
+# re-check), the extraction and hang ones were ours to fix.
+MATH_VERIFY_REPORTS = {
+    "sign only": [("-5", "5"), ("5", "-5"), ("-x", "x"), ("-\\frac{1}{2}", "\\frac{1}{2}")],
+    "factorial only": [("5!", "5"), ("5", "5!"), ("n!", "n"), ("(n+1)!", "n+1")],
+    "part of a find-all answer": [("2", "2, 3"), ("2", "x = 2, x = 3"), ("x=2", "x=2 \\text{ or } x=3")],
+    "two equations that both move to 0": [("x+y=0", "x-y=0"), ("x^2-1=0", "x^2+1=0"), ("2x=2", "x=1")],
+}
+
+
+@pytest.mark.parametrize("report", sorted(MATH_VERIFY_REPORTS))
+def test_math_verify_reports_score_wrong(verifier: MathVerifier, report: str) -> None:
+    pairs = MATH_VERIFY_REPORTS[report]
+    assert outcomes(verifier, [(f"\\boxed{{{p}}}", g) for p, g in pairs]) == [Outcome.WRONG] * len(pairs)
+    assert outcomes(verifier, [(f"\\boxed{{{g}}}", g) for _, g in pairs]) == [Outcome.CORRECT] * len(pairs)
+
+
+@pytest.mark.parametrize(
+    "completion",
+    ["The answer is **73**.", "So the final answer is **73**", "**Answer:** **73**", "Answer: __73__"],
+)
+def test_a_bold_answer_is_read_without_its_asterisks(verifier: MathVerifier, completion: str) -> None:
+    score = verifier.score(Sample(completion, {"answer": "73"}))
+    assert (score.outcome, score.info["answer"]) == (Outcome.CORRECT, "73")
+
+
+@pytest.mark.parametrize(
+    "tower", ["2^{2^{2^{2^{2^{2}}}}}", "10^{10^{10}}", "{2}^{{2}^{{2}^{{2}^{{2}^{2}}}}}", "9^{9^{9^9}}"]
+)
+def test_a_power_tower_is_rejected_before_it_can_hang_a_worker(verifier: MathVerifier, tower: str) -> None:
+    # 2^(2^65536) has no timeout-free evaluation in sympy; it used to run until the worker was
+    # killed (outcome timeout, after `timeout` seconds of a worker).
+    score = verifier.score(Sample(f"\\boxed{{{tower}}}", {"answer": "4"}))
+    assert score.outcome is Outcome.UNPARSEABLE and "tower" in score.detail
+    assert verifier.score(Sample("\\boxed{2^{2^{2^{2^{2}}}}}", {"answer": "4"})).outcome is Outcome.WRONG  # 2^65536
+
+
+class TestGoldThatIsNotMath:
+    """A gold answer written in words cannot be compared: the row is bad_reference (reward None),
+    as TRL 1.16's accuracy_reward returns None for a gold that math-verify cannot parse
+    (trl/rewards/accuracy_rewards.py, ``reward = None`` when ``gold_parsed`` is empty)."""
+
+    GOLDS = ["forty two", "Forty-two", "Answer is forty two.", "one hundred", "two thirds"]
+
+    @pytest.mark.parametrize("gold", GOLDS)
+    def test_bad_reference_whatever_the_completion(self, verifier: MathVerifier, gold: str) -> None:
+        completions = ["\\boxed{42}", f"\\boxed{{{gold}}}", "\\boxed{x}", "I do not know.", "\\boxed{9^{9^{9^9}}}"]
+        results = verifier.score_batch([Sample(c, {"answer": gold}) for c in completions])
+        for r in results:
+            assert not isinstance(r, BaseException)
+            assert (r.outcome, r.value) == (Outcome.BAD_REFERENCE, None), r
+        assert "written in words" in results[0].detail and "'answer'" in results[0].detail
+
+    def test_symbolic_and_text_golds_are_still_compared(self, verifier: MathVerifier) -> None:
+        golds = [
+            "x^2+1",
+            "\\frac{\\pi}{2}",
+            "(-\\infty, 3]",
+            "\\text{(A)}",
+            "5 cm",
+            "\\{1, 2\\}",
+            "odd",
+            "no solution",
+            "x y",
+        ]
+        assert outcomes(verifier, [(f"\\boxed{{{g}}}", g) for g in golds]) == [Outcome.CORRECT] * len(golds)
+
+    def test_a_list_keeps_its_usable_golds(self, verifier: MathVerifier) -> None:
+        assert outcomes(verifier, [("\\boxed{42}", ["forty two", "42"])]) == [Outcome.CORRECT]  # type: ignore[list-item]
+
+
 class TestHedging:
     """Listing several candidates never earns credit (docs/verifiers/math.md, "Hedging")."""
 

@@ -54,6 +54,7 @@ _MATH_ENV_RE = re.compile(
 _PHANTOM_RE = re.compile(r"\\[hv]?phantom\s*\{[^{}]*\}|\\[,;:! ]|\\q?quad")
 _WORD_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}\b")
 _NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?|-?\.\d+")
+_EMPHASIS_RE = re.compile(r"^[\s*_]+|[\s*_]+$")
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\bI hope it is correct\b|\n", re.IGNORECASE)
 
 
@@ -152,7 +153,9 @@ def _after_anchor(text: str, start: int) -> str:
     if env:
         return next(g for g in env.groups() if g is not None)
     end = _SENTENCE_END_RE.search(rest)
-    return rest[: end.start()] if end else rest
+    # Markdown emphasis around the answer ("the answer is **73**.", "**Answer:** **73**") is
+    # not part of it.
+    return _EMPHASIS_RE.sub("", rest[: end.start()] if end else rest)
 
 
 def _final_answer(text: str) -> Extraction | None:

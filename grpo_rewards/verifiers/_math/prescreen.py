@@ -23,6 +23,7 @@ MAX_NESTING = 40
 _DIGITS_RE = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 _FACT_RE = re.compile(r"(\d+)\s*!")
 _FACT_OF_GROUP_RE = re.compile(r"[)}\]]\s*!")
+_BRACED_TOWER_RE = re.compile(r"[\s{]*\d+(?:[\s}]*\^[\s{]*\d+)+[\s}]*")
 _INT_RE = re.compile(r"^\s*\{?\s*([+-]?\d+(?:\.\d+)?)\s*\}?\s*$")
 
 
@@ -82,6 +83,16 @@ def _base_digits(text: str, i: int) -> float:
 
 def _log10_value(exp: str) -> float | None:
     """log10 of an exponent's magnitude when it is a number or a tower of numbers, else None."""
+    if _BRACED_TOWER_RE.fullmatch(exp):
+        # "2^{2^{2^{2^{2}}}}": the braces only group the exponents, which right-associate anyway
+        # (the recursive match below stops at the first "}}" it cannot read).
+        nums = [int(n[-50:]) for n in re.findall(r"\d+", exp)]
+        lv = math.log10(max(1, nums[-1]))
+        for base in reversed(nums[:-1]):
+            if lv > 6:
+                return float("inf")
+            lv = (10**lv) * math.log10(max(2, base))
+        return lv
     m = _INT_RE.match(exp)
     if m:
         v = abs(float(m.group(1)))
