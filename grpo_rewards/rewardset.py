@@ -100,9 +100,11 @@ def _fingerprint(
     rows: Sequence[Mapping[str, Any]],
     completion_ids: Sequence[Any] | None = None,
     completions: Sequence[Any] | None = None,
+    trainer_state: Any = None,
 ) -> str:
     """The cache key of a batch: everything a verifier reads (:class:`Sample`), texts, prompts, rows,
-    ``completion_ids`` and the raw (conversational) completions, arrays and tensors by their bytes."""
+    ``completion_ids``, the raw (conversational) completions and the training step (a plain
+    function may schedule on ``trainer_state``), arrays and tensors by their bytes."""
     h = hashlib.blake2b(digest_size=16)
     raw = None if completions is None or all(isinstance(c, str) for c in completions) else completions
     ids = (
@@ -110,7 +112,8 @@ def _fingerprint(
         if completion_ids is None
         else [_array_bytes(x) if hasattr(x, "tobytes") or hasattr(x, "detach") else x for x in completion_ids]
     )
-    payload = [texts, prompts, rows, ids, raw]
+    step = None if trainer_state is None else getattr(trainer_state, "global_step", None)
+    payload = [texts, prompts, rows, ids, raw, step]
     h.update(json.dumps(payload, default=_array_bytes, sort_keys=True).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -392,7 +395,12 @@ class RewardSet:
             cols,
             {k: v for k, v in context.items() if k not in ("log_metric", "log_extra")},  # callbacks stay here
         )
-        return _Batch(samples, invalid, _fingerprint(texts, prompts, rows, completion_ids, completions), request)
+        return _Batch(
+            samples,
+            invalid,
+            _fingerprint(texts, prompts, rows, completion_ids, completions, context.get("trainer_state")),
+            request,
+        )
 
     def _remote(self) -> Scorer | None:
         """The executor, started on first use (``None``: score in this process)."""

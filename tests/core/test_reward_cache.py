@@ -71,3 +71,14 @@ def test_an_unchanged_batch_is_served_from_the_cache() -> None:
     for _ in range(2):
         func(prompts=["q"], completions=["a"], completion_ids=[np.array(DISTINCT)])
     assert len(calls) == 1
+
+
+def test_the_same_batch_at_another_step_is_scored_again() -> None:
+    from grpo_rewards.testing import FakeTrainerState
+
+    def step(completions: list[Any], trainer_state: Any, **kwargs: Any) -> list[float]:
+        return [float(trainer_state.global_step)] * len(completions)
+
+    func = load_rewards([step]).reward_funcs[0]
+    assert func(prompts=["q"], completions=["a"], trainer_state=FakeTrainerState(global_step=1)) == [1.0]
+    assert func(prompts=["q"], completions=["a"], trainer_state=FakeTrainerState(global_step=2)) == [2.0]
