@@ -16,6 +16,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "benchmarks" / "soak_code.py"
 
+sys.path.insert(0, str(SCRIPT.parent))  # soak_code imports soak_mix from beside it
+import soak_mix as mix  # noqa: E402
+
 _spec = importlib.util.spec_from_file_location("soak_code", SCRIPT)
 assert _spec and _spec.loader
 soak = importlib.util.module_from_spec(_spec)
@@ -31,20 +34,20 @@ def test_defaults() -> None:
 
 
 def test_shares_add_up_and_every_kind_has_one() -> None:
-    assert set(soak.SHARES) == set(soak.KINDS)
-    assert sum(soak.SHARES.values()) == pytest.approx(1.0)
-    assert soak.SHARES["correct"] > 0.5
+    assert set(mix.SHARES) == set(mix.KINDS)
+    assert sum(mix.SHARES.values()) == pytest.approx(1.0)
+    assert mix.SHARES["correct"] > 0.5
     for n in (40, 300, 20000):
-        counts = soak.kind_counts(n)
+        counts = mix.kind_counts(n)
         assert sum(counts.values()) == n
         assert all(c >= 1 for c in counts.values()), counts
-    counts = soak.kind_counts(20000)
+    counts = mix.kind_counts(20000)
     assert counts["wrong"] == 4000 and counts["os_exit"] == 200 and counts["infinite_loop"] == 40
 
 
 def test_items_are_what_they_claim() -> None:
-    items = soak.build_items(300, seed=1)
-    assert {it.kind for it in items} == set(soak.KINDS)
+    items = mix.build_items(300, seed=1)
+    assert {it.kind for it in items} == set(mix.KINDS)
     for it in items:
         assert "```python\n" in it.completion and it.tests["kind"] in ("assert", "call", "stdio")
         ast.parse(it.program)  # every program parses: a hostile one must fail by what it does
@@ -55,9 +58,9 @@ def test_items_are_what_they_claim() -> None:
         else:
             assert it.expected == 0.0
     # The benign programs earn, on the host, exactly what the script expects of them.
-    for task in soak.TASKS:
-        for form in soak.FORMATS:
-            assert soak.honest_fraction(task.correct, task, form) == 1.0, (task.fn, form)
+    for task in mix.TASKS:
+        for form in mix.FORMATS:
+            assert mix.honest_fraction(task.correct, task, form) == 1.0, (task.fn, form)
 
 
 @pytest.mark.slow
