@@ -20,7 +20,7 @@ from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import MissingColumnError
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.verifiers._math.cache import VerdictCache
-from grpo_rewards.verifiers._math.equivalence import JudgeOptions
+from grpo_rewards.verifiers._math.equivalence import TARGETS, JudgeOptions
 from grpo_rewards.verifiers._math.extract import DEFAULT_ORDER, EXTRACTORS, extract_answer, extract_gold
 from grpo_rewards.verifiers._math.normalize import _VAR_RE, canonical, numbers_equal, parse_number
 from grpo_rewards.verifiers._math.pool import WorkerPool, acquire_pool, default_workers, release_pool
@@ -58,14 +58,52 @@ def _number_in_words(gold: str) -> bool:
     return any(w in _NUMBER_WORDS for w in re.split(r"[\s-]+", gold.lower().strip(" .!")))
 
 
-def _cache_key(pred: str, gold: str) -> tuple[str, str]:
-    """The cache key of a comparison: the texts without insignificant whitespace."""
+_RAW = "\x01raw:"  # marks the key of a whole completion left to math-verify's own extraction
+
+
+def _cache_key(pred: str, gold: str, raw: bool = False) -> tuple[str, str]:
+    """The cache key of a comparison: the texts without insignificant whitespace (a whole
+    completion for the ``math_verify`` rule is kept as it is, and marked)."""
+    if raw:
+        return _RAW + pred, gold
 
     def squeeze(s: str) -> str:
         s = _SIGNIFICANT_SPACE_RE.sub(_SEP, _CMD_SPACE_RE.sub(r"\1" + _SEP, s))
         return "".join(s.split()).replace(_SEP, " ")
 
     return squeeze(pred), squeeze(gold)
+
+
+def _check_math_verify_options(
+    numeric_precision: Any, targets: Any, boxed_match_priority: Any, strings: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Validate the options that are math-verify's own; ``(targets, strings)`` as tuples."""
+    if (
+        isinstance(numeric_precision, bool)
+        or not isinstance(numeric_precision, int)
+        or not 1 <= numeric_precision <= 1000
+    ):
+        raise ValueError(f"numeric_precision must be an integer from 1 to 1000 (digits), got {numeric_precision!r}")
+    if isinstance(targets, str):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    if not isinstance(targets, Sequence) or not targets or any(t not in TARGETS for t in targets):
+        raise ValueError(f"targets must be a non-empty list of {list(TARGETS)}, got {targets!r}")
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"targets lists a target twice: {list(targets)!r}")
+    if isinstance(boxed_match_priority, bool) or not isinstance(boxed_match_priority, int) or boxed_match_priority < -1:
+        raise ValueError(
+            f"boxed_match_priority must be an integer >= -1 (0: boxed first, 50: math-verify's default, "
+            f"-1: boxed answers not matched), got {boxed_match_priority!r}"
+        )
+    if isinstance(strings, str):
+        strings = [x.strip() for x in strings.split(",") if x.strip()]
+    if (
+        not isinstance(strings, Sequence)
+        or not strings
+        or any(not isinstance(x, str) or not x.strip() or len(x) > 100 for x in strings)
+    ):
+        raise ValueError(f"strings must be a non-empty list of short non-empty strings, got {strings!r}")
+    return tuple(targets), tuple(strings)
 
 
 class MathVerifier(Verifier):
@@ -78,13 +116,23 @@ class MathVerifier(Verifier):
         ``\\boxed{}``; a list means "any of these".
     :param extract: extraction rules to try, in order; any subset of ``tag``, ``boxed``,
         ``final_answer``, ``hashes``, ``answer_line``, ``last_math``, ``last_number``. Drop
-        ``last_math``/``last_number`` to require an explicit answer.
+        ``last_math``/``last_number`` to require an explicit answer. ``math_verify`` (not in the
+        default) leaves extraction to math-verify, as TRL's ``accuracy_reward`` does.
     :param tag: the answer tag name for the ``tag`` rule.
     :param float_rounding: decimals to which an answer written as a decimal must agree (as
         math-verify's ``float_rounding``; a relative agreement of ``10**-(n-1)`` is also required).
     :param rel_tol: extra relative tolerance for every numeric comparison (default 0: exact).
     :param strict: variables must match (``f(x)`` is not ``f(y)``), as math-verify's ``strict``.
     :param allow_set_relation_comp: let ``x \\in [1, 2]``-style relations match intervals both ways.
+    :param numeric_precision: significant digits of math-verify's numeric comparison
+        (``verify(numeric_precision=)``, 15 as there).
+    :param targets: math-verify's extraction targets, in order: ``latex``
+        (``LatexExtractionConfig``), ``expr`` (``ExprExtractionConfig``), ``string``
+        (``StringExtractionConfig``); default ``["latex", "expr"]``.
+    :param boxed_match_priority: ``LatexExtractionConfig.boxed_match_priority``: 0 (default here)
+        reads ``\\boxed{}`` before "final answer is"; 50 is math-verify's default; -1 ignores boxes.
+        Matters where math-verify extracts from a whole text (the ``math_verify`` rule).
+    :param strings: ``StringExtractionConfig.strings``, the literal answers of the ``string`` target.
     :param equation_form: accept ``x = 5`` for a gold ``5`` (and the reverse).
     :param timeout: wall-clock seconds for one sympy comparison (fractions allowed); past it the
         worker is killed and the outcome is ``timeout``.
@@ -118,6 +166,10 @@ class MathVerifier(Verifier):
         rel_tol: float = 0.0,
         strict: bool = True,
         allow_set_relation_comp: bool = False,
+        numeric_precision: int = 15,
+        targets: Sequence[str] = ("latex", "expr"),
+        boxed_match_priority: int = 0,
+        strings: Sequence[str] = ("A", "B", "C", "D"),
         equation_form: bool = True,
         timeout: float = 5.0,
         memory_mb: int = 1024,
@@ -138,6 +190,7 @@ class MathVerifier(Verifier):
             raise ValueError(f"rel_tol must be >= 0, got {rel_tol!r}")
         if workers < 0:
             raise ValueError(f"workers must be >= 0 (0: one per CPU), got {workers!r}")
+        targets, strings = _check_math_verify_options(numeric_precision, targets, boxed_match_priority, strings)
         self.column = column
         self.extract = tuple(extract)
         self.tag = tag
@@ -145,6 +198,10 @@ class MathVerifier(Verifier):
         self.rel_tol = float(rel_tol)
         self.strict = strict
         self.allow_set_relation_comp = allow_set_relation_comp
+        self.numeric_precision = int(numeric_precision)
+        self.targets = targets
+        self.boxed_match_priority = int(boxed_match_priority)
+        self.strings = strings
         self.equation_form = equation_form
         self.timeout = float(timeout)
         self.memory_mb = int(memory_mb)
@@ -173,7 +230,16 @@ class MathVerifier(Verifier):
 
     @property
     def judge_options(self) -> JudgeOptions:
-        return JudgeOptions(self.float_rounding, self.rel_tol, self.strict, self.allow_set_relation_comp)
+        return JudgeOptions(
+            self.float_rounding,
+            self.rel_tol,
+            self.strict,
+            self.allow_set_relation_comp,
+            self.numeric_precision,
+            self.targets,
+            self.boxed_match_priority,
+            self.strings,
+        )
 
     def pool(self) -> WorkerPool:
         """The worker pool, started on first use (shared with other ``math`` verifiers of this
@@ -220,7 +286,8 @@ class MathVerifier(Verifier):
         todo = [k for k, v in pending.items() if v is None]
         if todo:
             opts = self.judge_options
-            results = self.pool().run([(*texts[k], opts) for k in todo])
+            raw = opts._replace(raw=True)
+            results = self.pool().run([(*texts[k], raw if k[0].startswith(_RAW) else opts) for k in todo])
             for key, (outcome, detail) in zip(todo, results, strict=True):
                 verdict = (outcome, detail, "sympy")
                 pending[key] = verdict
@@ -229,7 +296,7 @@ class MathVerifier(Verifier):
         for i, pred, golds, extraction in plans:
             verdicts: list[Verdict] = []
             for g in golds:
-                v = pending[_cache_key(pred, g)]
+                v = pending[_cache_key(pred, g, extraction.method == "math_verify")]
                 assert v is not None
                 verdicts.append(v)
             out[i] = self._to_score(pred, golds, verdicts, extraction)
@@ -269,16 +336,17 @@ class MathVerifier(Verifier):
         if extraction.parts and self._same_numbers(extraction.parts):
             # "\\boxed{3} ... \\boxed{3.0}": one answer written twice, not a list
             extraction = replace(extraction, answer=extraction.parts[-1], parts=())
-        pred = canonical(extraction.answer or "")
+        raw = extraction.method == "math_verify"  # math-verify extracts from the whole text
+        pred = (extraction.answer or "").strip() if raw else canonical(extraction.answer or "")
         if not pred:
             return Score.no_answer(f"empty answer ({extraction.method})", method=extraction.method)
         if not self.equation_form and any(bool(_VAR_RE.match(pred)) != bool(_VAR_RE.match(g)) for g in golds):
             return Score.wrong("answer given as an equation (equation_form=false)", answer=pred[:200])
-        why = prescreen(pred, self.max_answer_chars)
+        why = prescreen(pred, _GOLD_MAX_CHARS if raw else self.max_answer_chars)
         if why:
             return Score.unparseable(f"answer rejected: {why}", answer=pred[:200], method=extraction.method)
         for g in golds:
-            key = _cache_key(pred, g)
+            key = _cache_key(pred, g, raw)
             if key in pending:
                 continue
             texts[key] = (pred, g)
@@ -286,7 +354,7 @@ class MathVerifier(Verifier):
             if cached is not None:
                 pending[key] = (cached[0], cached[1], "cache")
                 continue
-            fast = self._fast(pred, g)
+            fast = None if raw else self._fast(pred, g)
             if fast is not None:
                 pending[key] = fast
                 self._cache.put(key, fast)

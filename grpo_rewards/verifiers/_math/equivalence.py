@@ -16,33 +16,58 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-__all__ = ["JudgeOptions", "judge", "confirm", "warm_up"]
+__all__ = ["JudgeOptions", "TARGETS", "extraction_configs", "judge", "confirm", "warm_up"]
 
 
 class JudgeOptions(NamedTuple):
-    """Options of one comparison (plain data: sent to the worker with each task, as a JSON list)."""
+    """Options of one comparison (plain data: sent to the worker with each task, as a JSON list,
+    so sequences arrive as lists). The last five are math-verify's own settings: ``targets``
+    picks its extraction configs (``latex``: ``LatexExtractionConfig``, ``expr``:
+    ``ExprExtractionConfig``, ``string``: ``StringExtractionConfig``), ``boxed_match_priority``
+    is ``LatexExtractionConfig``'s, ``strings`` are ``StringExtractionConfig``'s, and
+    ``numeric_precision`` is ``verify``'s. ``raw`` hands the answer to math-verify's ``parse``
+    as it is (the ``math_verify`` extraction rule) instead of wrapped in ``$\\boxed{}$``."""
 
     float_rounding: int = 6
     rel_tol: float = 0.0
     strict: bool = True
     allow_set_relation_comp: bool = False
+    numeric_precision: int = 15
+    targets: Sequence[str] = ("latex", "expr")
+    boxed_match_priority: int = 0
+    strings: Sequence[str] = ("A", "B", "C", "D")
+    raw: bool = False
 
 
 _DIGITS = 60
+TARGETS = ("latex", "expr", "string")
+"""The extraction targets of math-verify that ``math``'s ``targets`` option names."""
 
 
-def _configs() -> list[Any]:
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+def extraction_configs(targets: Sequence[str], boxed_match_priority: int, strings: Sequence[str]) -> list[Any]:
+    """math-verify's extraction configs for ``targets``, in that order (the caller validates)."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, StringExtractionConfig
 
-    return [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
+    make = {
+        "latex": lambda: LatexExtractionConfig(boxed_match_priority=boxed_match_priority),
+        "expr": ExprExtractionConfig,
+        "string": lambda: StringExtractionConfig(strings=tuple(strings)),
+    }
+    return [make[t]() for t in targets]
 
 
-@lru_cache(maxsize=1)
-def _cfg() -> list[Any]:
-    return _configs()
+@lru_cache(maxsize=16)
+def _cfg_cached(targets: tuple[str, ...], boxed_match_priority: int, strings: tuple[str, ...]) -> list[Any]:
+    return extraction_configs(targets, boxed_match_priority, strings)
+
+
+def _cfg(opts: JudgeOptions | None = None) -> list[Any]:
+    o = opts or JudgeOptions()
+    return _cfg_cached(tuple(o.targets), int(o.boxed_match_priority), tuple(o.strings))
 
 
 _WORD_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}\b")
@@ -57,15 +82,23 @@ def _needs_wrap(s: str) -> bool:
     return len(_WORD_RE.findall(_TEXT_CMD_RE.sub(" ", s))) < 3
 
 
-@lru_cache(maxsize=4096)
-def parse_answer(s: str) -> list[Any]:
+def parse_answer(s: str, opts: JudgeOptions | None = None, raw: bool = False) -> list[Any]:
     """math-verify's parse of an answer string: a short extracted answer is wrapped in
-    ``$\\boxed{...}$`` so that all of it is the answer; a full solution is parsed as is."""
+    ``$\\boxed{...}$`` so that all of it is the answer; a full solution, or any text when
+    ``raw``, is parsed as is. ``opts`` gives the extraction targets (default: LaTeX with boxed
+    answers first, then expressions)."""
+    o = opts or JudgeOptions()
+    return _parse_cached(s, tuple(o.targets), int(o.boxed_match_priority), tuple(o.strings), raw)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(s: str, targets: tuple[str, ...], prio: int, strings: tuple[str, ...], raw: bool) -> list[Any]:
     from math_verify import parse
 
-    texts = [f"$\\boxed{{{s}}}$", s] if _needs_wrap(s) and len(s) < 1000 else [s]
+    config = _cfg_cached(targets, prio, strings)
+    texts = [f"$\\boxed{{{s}}}$", s] if not raw and _needs_wrap(s) and len(s) < 1000 else [s]
     for text in texts:
-        out = parse(text, _cfg(), parsing_timeout=None)
+        out = parse(text, config, parsing_timeout=None)
         if out:
             return list(out)
     return []
@@ -79,24 +112,25 @@ def judge(pred: str, gold: str, opts: JudgeOptions) -> tuple[str, str]:
     """
     from math_verify import verify
 
-    gold_parsed = parse_answer(gold)
+    gold_parsed = parse_answer(gold, opts)
     if not gold_parsed:
         return "bad_reference", f"gold answer {gold[:80]!r} could not be parsed"
-    pred_parsed = parse_answer(pred)
+    pred_parsed = parse_answer(pred, opts, raw=bool(opts.raw))
     if not pred_parsed:
         return "unparseable", f"answer {pred[:80]!r} could not be parsed"
     ok = verify(
         gold_parsed,
         pred_parsed,
         float_rounding=opts.float_rounding,
+        numeric_precision=opts.numeric_precision,
         strict=opts.strict,
         allow_set_relation_comp=opts.allow_set_relation_comp,
         timeout_seconds=None,
     )
     if not ok:
-        if all(isinstance(x, str) for x in gold_parsed):
+        if all(isinstance(x, str) for x in gold_parsed) and "string" not in opts.targets:
             # math-verify could not read the gold as mathematics, only as text: a mismatch says
-            # nothing about the answer.
+            # nothing about the answer (unless text is what the ``string`` target asks for).
             return "bad_reference", f"gold answer {gold[:80]!r} could only be compared as text"
         return "wrong", f"expected {_show(gold_parsed)}, got {_show(pred_parsed)}"
     g, p = gold_parsed[0], pred_parsed[0]

@@ -16,6 +16,9 @@ without a timeout. The rules, in the default order (see ``docs/verifiers/math.md
 5. ``answer_line``: a line ``Answer: ...``.
 6. ``last_math``: the last ``$...$``, ``\\(...\\)``, ``\\[...\\]`` in the tail of the text.
 7. ``last_number``: the last number in the tail of the text.
+
+``math_verify`` (not in the default order) leaves extraction to math-verify: the whole text
+outside ``<think>`` is the answer, which the workers hand to math-verify's ``parse`` unwrapped.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from grpo_rewards.answers import strip_think, tag_blocks
 
 __all__ = ["EXTRACTORS", "DEFAULT_ORDER", "Extraction", "extract_answer", "extract_gold", "boxed_contents"]
 
-EXTRACTORS = ("tag", "boxed", "final_answer", "hashes", "answer_line", "last_math", "last_number")
-DEFAULT_ORDER: tuple[str, ...] = EXTRACTORS
+DEFAULT_ORDER: tuple[str, ...] = ("tag", "boxed", "final_answer", "hashes", "answer_line", "last_math", "last_number")
+EXTRACTORS = (*DEFAULT_ORDER, "math_verify")
+"""The rules ``extract`` may name: the default order, and ``math_verify``, which hands the whole
+completion (reasoning removed) to math-verify's own extraction, as TRL's and open-r1's
+``accuracy_reward`` do; it finds something in any non-empty completion, so it goes last."""
 
 # Bounds that keep extraction linear on adversarial (megabyte) completions.
 _MAX_BOX_SCAN = 20_000  # characters scanned for one box's closing brace
@@ -243,6 +249,10 @@ def extract_answer(completion: str, order: tuple[str, ...] = DEFAULT_ORDER, tag:
             return Extraction(inner.strip(), "tag")
     for name in order:
         if name == "tag":
+            continue
+        if name == "math_verify":
+            if text.strip():
+                return Extraction(text.strip(), "math_verify")
             continue
         found = _RULES[name](text)
         if name == "last_math" and "last_number" in order:
