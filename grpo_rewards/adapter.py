@@ -58,6 +58,7 @@ class RewardFunction:
         self.__name__ = component
         self.__qualname__ = component
         self._seen: set[Outcome] = set()
+        self._recovery_seen = False
         self._checked: frozenset[str] | None = None
 
     def __repr__(self) -> str:
@@ -95,7 +96,23 @@ class RewardFunction:
             self.component, completions, prompts=prompts, completion_ids=completion_ids, columns=kwargs
         )
         self._report([s.outcome for s in scores], kwargs.get("log_metric"), kwargs.get("log_extra"))
+        self._report_recovery(scores, kwargs.get("log_metric"))
         return values
+
+    def _report_recovery(self, scores: list[Score], log_metric: Callable[[str, float], None] | None) -> None:
+        """A component with a ``recover`` second opinion (:mod:`grpo_rewards.recovery`): its counts in
+        the batch as ``recovery/<name>/<count>`` (calls, recovered, confirmed, failed, skipped); once
+        seen, every step (0 when no verdict was eligible), like the outcome rates."""
+        if log_metric is None:
+            return
+        from grpo_rewards.recovery import RECOVERY_COUNTS, recovery_counts
+
+        counts = recovery_counts(scores)
+        if counts is None and not self._recovery_seen:
+            return
+        self._recovery_seen = True
+        for key in RECOVERY_COUNTS:
+            log_metric(f"recovery/{self.component}/{key}", float((counts or {}).get(key, 0)))
 
     def _report(
         self,

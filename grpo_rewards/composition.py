@@ -42,6 +42,7 @@ from typing import Any
 
 from grpo_rewards.contract import Outcome
 from grpo_rewards.errors import ConfigError
+from grpo_rewards.recovery import Recovery, parse_recovery
 
 __all__ = ["Gate", "ComponentSpec", "RewardSpec", "parse_reward_spec", "parse_set_value", "DEFAULT_OUTCOME_POLICY"]
 
@@ -56,7 +57,7 @@ DEFAULT_OUTCOME_POLICY: Mapping[Outcome, float | None] = {
 which would punish the policy for something it did not do. Every other outcome keeps the
 value the verifier gave."""
 
-_COMPONENT_KEYS = ("name", "weight", "alias", "options", "outcomes", "gate")
+_COMPONENT_KEYS = ("name", "weight", "alias", "options", "outcomes", "gate", "recover")
 _GATE_KEYS = ("on", "outcomes", "otherwise")
 _TOP_KEYS = ("rewards", "defaults")
 
@@ -85,6 +86,8 @@ class ComponentSpec:
     function: Callable[..., Any] | None = None
     """A plain Python function (:mod:`grpo_rewards.functions`) instead of a registered verifier;
     ``verifier`` then holds its import path. Pickled by reference, like any function."""
+    recover: Recovery | None = None
+    """A second opinion on this component's ``wrong`` verdicts (:mod:`grpo_rewards.recovery`)."""
 
     def policy_value(self, outcome: Outcome, value: float | None) -> float | None:
         """The value this component gives for ``outcome`` when the verifier said ``value``."""
@@ -250,6 +253,8 @@ def _parse_component(item: Any, where: str, defaults: Mapping[Outcome, float | N
         "outcomes": outcomes,
         "gate": _parse_gate(item["gate"], where) if "gate" in item else None,
     }
+    if "recover" in item:
+        fields["recover"] = parse_recovery(item["recover"], where)
     target = item["name"]
     if callable(target) or ":" in target:
         path = None

@@ -187,6 +187,8 @@ class RewardSet:
                         raise ConfigError(f"{c.where}: {exc}") from None
                 else:
                     verifiers[c.name] = reg.create_verifier(c.verifier, c.options, where=c.where)
+                if c.recover is not None:
+                    verifiers[c.name] = _recovering(verifiers[c.name], c, reg)
             self._verifiers = verifiers
         return self._verifiers
 
@@ -520,6 +522,19 @@ class RewardSet:
     @staticmethod
     def _final_value(comp: ComponentSpec, score: Score) -> float | None:
         return comp.policy_value(score.outcome, score.value)
+
+
+def _recovering(first: Verifier, comp: ComponentSpec, reg: Any) -> Verifier:
+    """Component ``comp``'s verifier with its ``recover`` second opinion (:mod:`grpo_rewards.recovery`)."""
+    from grpo_rewards.recovery import RecoveringVerifier
+
+    assert comp.recover is not None
+    second = reg.create_verifier(comp.recover.verifier, comp.recover.options, where=f"{comp.where}.recover")
+    try:
+        return RecoveringVerifier(first, second, comp.recover)
+    except ConfigError as exc:
+        second.close()
+        raise ConfigError(f"{comp.where}: {exc}") from None
 
 
 _live_sets: weakref.WeakSet[RewardSet] = weakref.WeakSet()
