@@ -20,8 +20,11 @@ import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-_THINK_RE = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import strip_reasoning
+
 _FENCE_OPEN = re.compile(r"[ \t]*(`{3,}|~{3,})[^`]*$")
 
 __all__ = ["EXTRACT_MODES", "Answer", "extract_answer", "fenced_blocks", "strip_think", "tag_blocks"]
@@ -30,19 +33,26 @@ EXTRACT_MODES = ("auto", "tag", "full")
 """The ``extract`` modes of :func:`extract_answer`."""
 
 
-def strip_think(text: str) -> str:
-    """Remove ``<think>...</think>`` sections (an unclosed one runs to the end of the text)."""
-    return _THINK_RE.sub("", text)
+def strip_think(text: str, reasoning: Any = DEFAULT_REASONING, *, prefilled: bool | None = None) -> str:
+    """The answer part of ``text``: reasoning sections removed (``<think>...</think>`` by default;
+    ``reasoning`` is any setting of :mod:`grpo_rewards.reasoning`, e.g. ``"harmony"``).
+
+    An unclosed section runs to the end of the text; a closing tag with no opening tag before it
+    ends a section the chat template opened (``"...</think> 42"`` gives ``" 42"``); ``prefilled``
+    as in :func:`grpo_rewards.reasoning.split`.
+    """
+    return strip_reasoning(text, reasoning, prefilled=prefilled)
 
 
-def tag_blocks(text: str, tag: str) -> list[str]:
-    """Contents of every ``<tag>...</tag>`` block in ``text``, outside ``<think>`` sections.
+def tag_blocks(text: str, tag: str, reasoning: Any = DEFAULT_REASONING, *, prefilled: bool | None = None) -> list[str]:
+    """Contents of every ``<tag>...</tag>`` block in ``text``, outside reasoning sections
+    (:func:`strip_think` with ``reasoning`` and ``prefilled``).
 
     Tags match case-insensitively; a block ends at the first closing tag after its opening tag
     (like the non-greedy ``<tag>(.*?)</tag>``). Runs in linear time even on thousands of
     unclosed opening tags, which a regular expression would rescan from each one.
     """
-    body = strip_think(text)
+    body = strip_think(text, reasoning, prefilled=prefilled)
     opens = [(m.start(), m.end()) for m in re.finditer(rf"<{re.escape(tag)}>", body, re.IGNORECASE)]
     closes = [(m.start(), m.end()) for m in re.finditer(rf"</{re.escape(tag)}>", body, re.IGNORECASE)]
     blocks: list[str] = []
@@ -104,6 +114,8 @@ def extract_answer(
     tag: str = "answer",
     extract: str = "auto",
     same: Callable[[str], str] = str.strip,
+    reasoning: Any = DEFAULT_REASONING,
+    prefilled: bool | None = None,
 ) -> Answer:
     """The final answer of a completion, the way ``exact``, ``choice`` and ``format.json`` read it.
 
@@ -111,16 +123,18 @@ def extract_answer(
     ``<think>`` sections. ``"tag"``: only the block (empty when there is none). ``"full"``: the
     completion without ``<think>`` sections. Several blocks whose contents differ after ``same``
     (a normalization function) are a hedge: the result's ``text`` is ``None``. Repeated identical
-    blocks count as one answer.
+    blocks count as one answer. ``reasoning`` and ``prefilled`` say what the reasoning sections
+    are (:func:`strip_think`; ``<think>`` by default).
     """
     if extract not in EXTRACT_MODES:
         raise ValueError(f"extract must be one of {', '.join(EXTRACT_MODES)}, got {extract!r}")
+    body = strip_think(text, reasoning, prefilled=prefilled)
     if extract != "full":
-        blocks = tag_blocks(text, tag)
+        blocks = tag_blocks(body, tag, "none")
         if blocks:
             if len({same(b) for b in blocks}) > 1:
                 return Answer(None, f"<{tag}>", len(blocks))
             return Answer(blocks[-1], f"<{tag}>", len(blocks))
         if extract == "tag":
             return Answer("", f"<{tag}>", 0)
-    return Answer(strip_think(text), "completion", 0)
+    return Answer(body, "completion", 0)

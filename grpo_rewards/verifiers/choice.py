@@ -9,6 +9,8 @@ from typing import Any
 from grpo_rewards.answers import EXTRACT_MODES, extract_answer
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import parse_reasoning, prefilled_for
 
 __all__ = ["MultipleChoice", "find_choice"]
 
@@ -112,7 +114,8 @@ class MultipleChoice(Verifier):
     """Multiple-choice answers given as a letter (MMLU, GPQA, ARC, MMLU-Pro's A-J).
 
     The answer is read from the ``<answer>`` block when there is one (else from the completion
-    without ``<think>``; ``extract`` as in ``exact``) and may be written ``C``, ``(C)``, ``C)``,
+    without its reasoning, ``<think>`` unless ``reasoning`` says otherwise; ``extract`` and
+    ``reasoning`` as in ``exact``) and may be written ``C``, ``(C)``, ``C)``,
     ``C. text``, ``\\boxed{C}``, ``The answer is C`` or ``Answer: (c)``. Hedging gets nothing:
     ``A or B``, ``A, C``, several answer blocks that differ and option lists all score ``wrong``.
     Letters outside ``letters`` score ``wrong``.
@@ -133,7 +136,9 @@ class MultipleChoice(Verifier):
         extract: str = "auto",
         tag: str = "answer",
         index_base: int = 0,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
         letters = letters.upper()
         if not letters or any(c not in string.ascii_uppercase for c in letters) or len(set(letters)) != len(letters):
             raise ValueError(f"letters must be distinct letters A-Z, got {letters!r}")
@@ -168,7 +173,14 @@ class MultipleChoice(Verifier):
             gold = self.gold(sample.column(self.column))
         except ValueError as exc:
             return Score.bad_reference(str(exc))
-        answer = extract_answer(sample.completion, tag=self.tag, extract=self.extract, same=_canon)
+        answer = extract_answer(
+            sample.completion,
+            tag=self.tag,
+            extract=self.extract,
+            same=_canon,
+            reasoning=self.reasoning,
+            prefilled=prefilled_for(self.reasoning, sample.prompt),
+        )
         if answer.text is None:
             return Score.wrong(f"{answer.blocks} different <{self.tag}> blocks (hedging)")
         if not answer.text.strip():

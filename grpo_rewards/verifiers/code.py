@@ -24,6 +24,8 @@ from grpo_rewards import pools
 from grpo_rewards.answers import strip_think
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import parse_reasoning, prefilled_for
 from grpo_rewards.sandbox import KINDS, CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._inside.wire import Opaque
 
@@ -39,12 +41,20 @@ _FENCE = re.compile(r"^[ \t]*```[ \t]*([^\s`]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", 
 _KINDS = KINDS  # one table, the sandbox's (grpo_rewards.sandbox.KINDS)
 
 
-def extract_code(text: str, language: str, mode: str = "last", allow_unlabeled: bool = True) -> str | None:
+def extract_code(
+    text: str,
+    language: str,
+    mode: str = "last",
+    allow_unlabeled: bool = True,
+    reasoning: Any = DEFAULT_REASONING,
+    prefilled: bool | None = None,
+) -> str | None:
     """The program in ``text``: fenced blocks labelled with ``language`` (or an alias), else,
     when ``allow_unlabeled``, blocks with no label. ``mode``: ``"last"``, ``"first"``,
-    ``"all"`` (joined with blank lines) or ``"full"`` (the whole text, ``<think>`` removed).
-    Returns ``None`` when there is no such block."""
-    text = strip_think(text)
+    ``"all"`` (joined with blank lines) or ``"full"`` (the whole text, reasoning removed).
+    Code inside reasoning sections (``<think>`` unless ``reasoning`` says otherwise, see
+    :mod:`grpo_rewards.reasoning`) is never run. Returns ``None`` when there is no such block."""
+    text = strip_think(text, reasoning, prefilled=prefilled)
     if mode == "full":
         return text if text.strip() else None
     blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
@@ -267,7 +277,8 @@ class CodeVerifier(Verifier):
     case); limits ``timeout`` (wall seconds per case), ``total_timeout``, ``memory_mb``,
     ``processes``, ``output_bytes``; ``sandbox`` (a name registered through the
     ``register_sandboxes`` hook) and ``sandbox_options`` (passed to it; for the local sandbox
-    e.g. ``{"strict": true, "workers": 4}``).
+    e.g. ``{"strict": true, "workers": 4}``); ``reasoning`` (the reasoning delimiters, whose
+    sections are removed before looking for code: :mod:`grpo_rewards.reasoning`).
     """
 
     name = "code"
@@ -298,7 +309,9 @@ class CodeVerifier(Verifier):
         output_bytes: int = 1 << 20,
         sandbox: str = "local",
         sandbox_options: Mapping[str, Any] | None = None,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
         language = {"py": "python", "c++": "cpp", "js": "javascript", "node": "javascript"}.get(language, language)
         if language not in _KINDS:
             raise ValueError(f"language must be one of {', '.join(_KINDS)}, got {language!r}")
@@ -382,7 +395,14 @@ class CodeVerifier(Verifier):
             spec = TestSpec(sample.column(self.column), self.language, check_syntax=not self._sandbox_checks_syntax())
         except ValueError as exc:
             return Score.bad_reference(f"column {self.column!r}: {exc}")
-        code = extract_code(sample.completion, self.language, self.extract, self.allow_unlabeled)
+        code = extract_code(
+            sample.completion,
+            self.language,
+            self.extract,
+            self.allow_unlabeled,
+            self.reasoning,
+            prefilled_for(self.reasoning, sample.prompt),
+        )
         if code is None:
             why = _python_syntax_error(spec.code) if spec.kind == "assert" and self.language == "python" else None
             if why is not None:  # a broken row stays bad_reference, with or without a program

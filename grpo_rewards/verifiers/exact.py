@@ -9,6 +9,8 @@ from typing import Any
 from grpo_rewards.answers import EXTRACT_MODES, extract_answer
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import parse_reasoning, prefilled_for
 
 __all__ = ["ExactMatch"]
 
@@ -22,7 +24,8 @@ class ExactMatch(Verifier):
     """Normalized exact match of the completion's answer against the gold answer(s).
 
     The answer is the content of the ``<answer>`` block when there is one (``extract="auto"``,
-    the default), else the whole completion with ``<think>`` sections removed; ``"tag"`` requires
+    the default), else the whole completion with reasoning removed (``<think>`` sections unless
+    ``reasoning`` names other delimiters, see :mod:`grpo_rewards.reasoning`); ``"tag"`` requires
     the block (``no_answer`` without one) and ``"full"`` always uses the whole completion.
     Several ``<answer>`` blocks with different contents are a hedge and score ``wrong``;
     repeated identical blocks count once. The gold column may hold a string, a number or a list
@@ -55,7 +58,9 @@ class ExactMatch(Verifier):
         ignore_punctuation: bool = False,
         collapse_whitespace: bool = True,
         trim_punctuation: bool = True,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
         if extract not in EXTRACT_MODES:
             raise ValueError(f"extract must be 'auto', 'tag' or 'full', got {extract!r}")
         self.column = column
@@ -114,7 +119,14 @@ class ExactMatch(Verifier):
         golds = [self.normalize(g) for g in raw_golds]
         if not any(golds):
             return Score.bad_reference(f"empty gold answer in column {self.column!r}")
-        answer = extract_answer(sample.completion, tag=self.tag, extract=self.extract, same=self.normalize)
+        answer = extract_answer(
+            sample.completion,
+            tag=self.tag,
+            extract=self.extract,
+            same=self.normalize,
+            reasoning=self.reasoning,
+            prefilled=prefilled_for(self.reasoning, sample.prompt),
+        )
         if answer.text is None:
             return Score.wrong(f"{answer.blocks} different <{self.tag}> blocks (hedging)")
         got = self.normalize(answer.text)

@@ -30,6 +30,8 @@ import regex
 from grpo_rewards.answers import fenced_blocks, strip_think, tag_blocks
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import Delimiters, parse_reasoning, prefilled_for, prompt_tail
 
 __all__ = ["FormatTags", "FormatThink", "FormatRegex", "FormatJSON"]
 
@@ -55,20 +57,34 @@ def _tag_pair(spec: Any, where: str) -> TagPair:
     raise ValueError(f"{where}: a tag is a name like 'answer' or a pair ['<open>', '</close>'], got {spec!r}")
 
 
-def _prompt_tail(prompt: Any) -> str:
-    """The end of the prompt as text: the string itself, or the content of its last message."""
-    if isinstance(prompt, str):
-        return prompt
-    if isinstance(prompt, Sequence) and prompt and isinstance(prompt[-1], Mapping):
-        content = prompt[-1].get("content")
-        return content if isinstance(content, str) else ""
-    return ""
+_HARMONY_TURN = "<|end|><|start|>assistant<|channel|>final<|message|>"
+
+
+def _reasoning_sections(d: Delimiters, answer_tag: Any) -> tuple[TagPair, Any]:
+    """(think pair, answer tag) that ``format.think`` checks for the reasoning
+    setting ``d``, when ``think_tag`` is not given. ``harmony``: the analysis message, closed by
+    the switch to the final channel, then the final answer as free text (``<|return|>`` is an
+    end-of-sequence token, usually not in the completion). ``thought``: the thought section,
+    then the solution section when ``answer_tag`` is ``"auto"``."""
+    if d.name == "harmony":
+        return (d.reasoning[0].open or "", _HARMONY_TURN), ""
+    pair = d.tag_pair
+    if pair is None:
+        raise ValueError(
+            f"reasoning={d.name!r} has no opening and closing delimiter for format.think to check; "
+            "use a preset such as 'think' or give think_tag"
+        )
+    if answer_tag == "auto":
+        answer_tag = list(d.answer_pair) if d.answer_pair is not None else "answer"
+    return pair, answer_tag
 
 
 class _TagStructure(Verifier):
     """Shared engine of ``format.tags`` and ``format.think`` (not registered itself)."""
 
     outcomes = (Outcome.CORRECT, Outcome.PARTIAL, Outcome.WRONG, Outcome.NO_ANSWER)
+
+    reasoning: Delimiters = parse_reasoning(DEFAULT_REASONING)
 
     def _setup(
         self, sections: list[TagPair], mode: str, prefilled: bool | str, trailing: str, allow_empty: bool
@@ -100,7 +116,11 @@ class _TagStructure(Verifier):
         if isinstance(self.prefilled, bool):
             return self.prefilled
         first_open = self.sections[0][0]
-        return first_open not in sample.completion and _prompt_tail(sample.prompt).rstrip().endswith(first_open)
+        if first_open in sample.completion:
+            return False
+        if first_open == (self.reasoning.tag_pair or ("",))[0] and isinstance(self.reasoning.prefilled, bool):
+            return self.reasoning.prefilled  # the reasoning setting says whether the template opens it
+        return prompt_tail(sample.prompt).rstrip().endswith(first_open)
 
     def score(self, sample: Sample) -> Score:
         text = sample.completion
@@ -219,7 +239,14 @@ class FormatTags(_TagStructure):
     ``tags`` are names (``"think"`` means ``<think>``/``</think>``) or explicit pairs such as
     Unsloth's ``["<start_working_out>", "<end_working_out>"]``. ``prefilled`` says the first
     opening tag is part of the prompt (chat templates that open the think block): the completion
-    must then *not* repeat it. ``"auto"`` detects that from a prompt that ends with the tag.
+    must then *not* repeat it. ``"auto"`` detects that from a prompt that ends with the tag, or
+    takes it from the ``reasoning`` setting's ``prefilled`` (a chat template that opens
+    ``<think>`` itself leaves no trace in conversational prompts, so say it there:
+    ``reasoning = { preset = "think", prefilled = true }``).
+
+    ``tags`` defaults to the ``reasoning`` setting's section (``<think>`` by default) followed by
+    ``<answer>``, or by its answer section (``thought``: ``<|begin_of_solution|>``); see
+    :mod:`grpo_rewards.reasoning`.
     """
 
     name = "format.tags"
@@ -228,12 +255,17 @@ class FormatTags(_TagStructure):
     def __init__(
         self,
         *,
-        tags: Sequence[Any] = ("think", "answer"),
+        tags: Sequence[Any] | None = None,
         mode: str = "strict",
         prefilled: bool | str = "auto",
         trailing: str = "forbid",
         allow_empty: bool = False,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
+        if tags is None:
+            think, answer = _reasoning_sections(self.reasoning, "auto")
+            tags = [list(think), answer] if answer else [list(think)]
         if isinstance(tags, str):
             tags = [tags]
         pairs = [_tag_pair(t, f"tags[{i}]") for i, t in enumerate(tags)]
@@ -249,6 +281,12 @@ class FormatThink(_TagStructure):
     ``<think>``). ``mode``, ``prefilled``, ``trailing`` and ``allow_empty`` mean what they mean in
     :class:`FormatTags`, with the same defaults; ``trailing="auto"`` (the default) is ``"forbid"``
     with an answer tag and ``"require"`` (a non-empty free-text answer) without one.
+
+    ``think_tag`` defaults to the ``reasoning`` setting (:mod:`grpo_rewards.reasoning`;
+    ``<think>`` by default, ``<reasoning>``, Sky-T1's ``<|begin_of_thought|>``...); ``answer_tag``
+    ``"auto"`` is that setting's answer section when it has one (``<|begin_of_solution|>``), else
+    ``<answer>``. With ``reasoning="harmony"`` the structure checked is gpt-oss's: one analysis
+    message, then ``<|start|>assistant<|channel|>final<|message|>`` and a non-empty final answer.
     """
 
     name = "format.think"
@@ -257,14 +295,22 @@ class FormatThink(_TagStructure):
     def __init__(
         self,
         *,
-        think_tag: Any = "think",
-        answer_tag: Any = "answer",
+        think_tag: Any = None,
+        answer_tag: Any = "auto",
         mode: str = "strict",
         prefilled: bool | str = "auto",
         trailing: str = "auto",
         allow_empty: bool = False,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
-        sections = [_tag_pair(think_tag, "think_tag")]
+        self.reasoning = parse_reasoning(reasoning)
+        if think_tag is None:
+            pair, answer_tag = _reasoning_sections(self.reasoning, answer_tag)
+            sections = [pair]
+        else:
+            sections = [_tag_pair(think_tag, "think_tag")]
+            if answer_tag == "auto":
+                answer_tag = "answer"
         if answer_tag:
             sections.append(_tag_pair(answer_tag, "answer_tag"))
         if trailing == "auto":
@@ -379,7 +425,8 @@ class FormatJSON(Verifier):
 
     The JSON is taken (``extract="auto"``) from the ``<answer>`` block if there is one, else from
     the last fenced code block (```` ```json ```` or plain), else from the whole completion
-    without ``<think>`` sections; ``"tag"``, ``"fenced"`` and ``"full"`` force one source.
+    without its reasoning (``<think>`` sections unless ``reasoning`` says otherwise, see
+    :mod:`grpo_rewards.reasoning`); ``"tag"``, ``"fenced"`` and ``"full"`` force one source.
     Several answer blocks with different contents are a hedge and score ``wrong``. ``NaN`` and
     ``Infinity`` are rejected (not JSON). Schemas are checked with the ``jsonschema`` library
     (any draft it supports; the ``$schema`` key picks one); ``schema`` is a table, a JSON string
@@ -393,7 +440,10 @@ class FormatJSON(Verifier):
     description = "Answer is valid JSON, optionally against a JSON Schema (jsonschema)"
     outcomes = (Outcome.CORRECT, Outcome.WRONG, Outcome.NO_ANSWER, Outcome.UNPARSEABLE)
 
-    def __init__(self, *, schema: Any = None, extract: str = "auto", tag: str = "answer") -> None:
+    def __init__(
+        self, *, schema: Any = None, extract: str = "auto", tag: str = "answer", reasoning: Any = DEFAULT_REASONING
+    ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
         if extract not in ("auto", "tag", "fenced", "full"):
             raise ValueError(f"extract must be 'auto', 'tag', 'fenced' or 'full', got {extract!r}")
         self.schema = _load_schema(schema)
@@ -421,10 +471,11 @@ class FormatJSON(Verifier):
             self._validator = jsonschema.validators.validator_for(self.schema)(self.schema)
         return self._validator
 
-    def _candidate(self, text: str) -> tuple[str | None, str]:
+    def _candidate(self, text: str, prefilled: bool | None = None) -> tuple[str | None, str]:
         """(JSON text, where it came from); ``None`` text and a reason when hedging."""
+        body = strip_think(text, self.reasoning, prefilled=prefilled)
         if self.extract in ("auto", "tag"):
-            blocks = tag_blocks(text, self.tag)
+            blocks = tag_blocks(body, self.tag, "none")
             if blocks:
                 if len({b.strip() for b in blocks}) > 1:
                     return None, f"{len(blocks)} different <{self.tag}> blocks (hedging)"
@@ -432,7 +483,6 @@ class FormatJSON(Verifier):
                 return (inner[-1] if inner else blocks[-1]), f"<{self.tag}>"
             if self.extract == "tag":
                 return "", f"<{self.tag}>"
-        body = strip_think(text)
         if self.extract in ("auto", "fenced"):
             fences = fenced_blocks(body)
             if fences:
@@ -442,7 +492,7 @@ class FormatJSON(Verifier):
         return body, "completion"
 
     def score(self, sample: Sample) -> Score:
-        candidate, source = self._candidate(sample.completion)
+        candidate, source = self._candidate(sample.completion, prefilled_for(self.reasoning, sample.prompt))
         if candidate is None:
             return Score.wrong(source)
         if not candidate.strip():

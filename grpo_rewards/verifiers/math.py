@@ -19,6 +19,8 @@ from typing import Any
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.errors import MissingColumnError
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import parse_reasoning, prefilled_for
 from grpo_rewards.verifiers._math.cache import VerdictCache
 from grpo_rewards.verifiers._math.equivalence import TARGETS, JudgeOptions
 from grpo_rewards.verifiers._math.extract import DEFAULT_ORDER, EXTRACTORS, extract_answer, extract_gold
@@ -140,6 +142,9 @@ class MathVerifier(Verifier):
     :param workers: worker processes (0: one per CPU available to this process).
     :param cache_size: verdicts cached, keyed on (normalized answer, normalized gold); 0 disables.
     :param max_answer_chars: longer extracted answers are ``unparseable`` without parsing.
+    :param reasoning: the reasoning delimiters (``think``, ``reasoning``, ``thought``,
+        ``harmony``, ``auto``, ``none``, or explicit ones: :mod:`grpo_rewards.reasoning`); the
+        answer is looked for outside the reasoning only. Usually set once in ``[defaults]``.
     """
 
     name = "math"
@@ -176,7 +181,9 @@ class MathVerifier(Verifier):
         workers: int = 0,
         cache_size: int = 100_000,
         max_answer_chars: int = 1_000,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
         if isinstance(extract, str):
             extract = [e.strip() for e in extract.split(",") if e.strip()]
         unknown = [e for e in extract if e not in EXTRACTORS]
@@ -328,7 +335,13 @@ class MathVerifier(Verifier):
                 f"write it as a number in column {self.column!r}"
             )
         golds = [g for g in golds if not _number_in_words(g)]
-        extraction = extract_answer(sample.completion, self.extract, self.tag)
+        extraction = extract_answer(
+            sample.completion,
+            self.extract,
+            self.tag,
+            reasoning=self.reasoning,
+            prefilled=prefilled_for(self.reasoning, sample.prompt),
+        )
         if extraction.answer is None:
             return Score.no_answer("no final answer found (tried: " + ", ".join(self.extract) + ")")
         if extraction.hedge:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grpo_rewards.answers import strip_think, tag_blocks
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
 
 __all__ = ["EXTRACTORS", "DEFAULT_ORDER", "Extraction", "extract_answer", "extract_gold", "boxed_contents"]
 
@@ -229,14 +230,22 @@ _RULES = {
 }
 
 
-def extract_answer(completion: str, order: tuple[str, ...] = DEFAULT_ORDER, tag: str = "answer") -> Extraction:
-    """Find the final answer of ``completion`` by trying the rules of ``order`` in turn."""
-    text = strip_think(completion)
+def extract_answer(
+    completion: str,
+    order: tuple[str, ...] = DEFAULT_ORDER,
+    tag: str = "answer",
+    *,
+    reasoning: Any = DEFAULT_REASONING,
+    prefilled: bool | None = None,
+) -> Extraction:
+    """Find the final answer of ``completion`` by trying the rules of ``order`` in turn, outside
+    its reasoning (``<think>`` unless ``reasoning`` says otherwise; :mod:`grpo_rewards.reasoning`)."""
+    text = strip_think(completion, reasoning, prefilled=prefilled)
     if "tag" in order:
         # Without a closing tag there is no block; checking first keeps a flood of unclosed
         # opening tags from making the block search quadratic.
         closed = f"</{tag}>" in completion or f"</{tag}>".upper() in completion.upper()
-        blocks = [b for b in tag_blocks(completion, tag) if b.strip()] if closed else []
+        blocks = [b for b in tag_blocks(text, tag, "none") if b.strip()] if closed else []
         if blocks:
             if len({_key(b) for b in blocks}) > 1:
                 return Extraction(blocks[-1], "tag", hedge=f"{len(blocks)} different <{tag}> blocks")
