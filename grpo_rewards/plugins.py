@@ -69,6 +69,8 @@ BUILTIN_PLUGINS = (
     "grpo_rewards.verifiers.length",
     "grpo_rewards.verifiers.math",
     "grpo_rewards.verifiers.repetition",
+    "grpo_rewards.verifiers.steps",
+    "grpo_rewards.verifiers.tag_count",
     "grpo_rewards.sandbox.local",
 )
 """The built-in plugins: every module of :mod:`grpo_rewards.verifiers` and
