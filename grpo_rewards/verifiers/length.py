@@ -167,6 +167,9 @@ class CosineLength(_Measured):
     ``get_cosine_scaled_reward`` (1.0/0.5, -1.0/-0.5, 1000 characters); the paper used tokens,
     which is what you get here whenever ``completion_ids`` are available. ``exceed_value`` (the
     paper's :math:`r_e`) replaces the value for completions of ``max_length`` or more.
+    With ``exceed_value`` unset and lengths from ``completion_ids``, the values equal TRL 1.16's
+    ``get_cosine_scaled_reward(max_len=max_length)`` (``trl/rewards/accuracy_rewards.py``; tested
+    against it in ``tests/peers/test_trl_length_repetition.py``).
 
     Correctness is *not* recomputed: ``correctness`` names another component of the reward set
     (default ``"math"``), which the reward set scores first; its ``correct`` outcome counts as

@@ -30,7 +30,9 @@ class RepetitionPenalty(Verifier):
     one giant word). ``segmenter="jieba"`` segments Chinese into words with jieba instead (the
     ``grpo-rewards[zh]`` extra; open-r1's ``language="zh"``); ``"chars"``, the default, needs
     nothing and counts characters. ``unit="tokens"`` uses ``completion_ids`` (or the ``tokenizer`` option),
-    like the reference implementation of the paper.
+    like the reference implementation of the paper, and then equals TRL 1.16's
+    ``get_repetition_penalty_reward`` (``trl/rewards/other_rewards.py``; tested against it in
+    ``tests/peers/test_trl_length_repetition.py``).
     """
 
     name = "repetition"
