@@ -13,8 +13,9 @@ functions named by import path (``"my_pkg.rewards:my_fn"``, ``"my_pkg.rewards:my
 in TOML ``name = "my_pkg.rewards:my_fn"``) and other reward sets, whose components are added
 (see :mod:`grpo_rewards.functions` for how functions are called)::
 
-    [defaults.outcomes]          # applies to every component unless it overrides
-    error = "skip"
+    [defaults]                   # applies to every component unless it overrides
+    reasoning = "think"          # reasoning delimiters (grpo_rewards.reasoning): think, harmony, ...
+    outcomes = { error = "skip" }
 
     [[rewards]]
     name = "math"
@@ -31,6 +32,7 @@ in TOML ``name = "my_pkg.rewards:my_fn"``) and other reward sets, whose componen
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import os
@@ -60,6 +62,7 @@ value the verifier gave."""
 _COMPONENT_KEYS = ("name", "weight", "alias", "options", "outcomes", "gate", "recover")
 _GATE_KEYS = ("on", "outcomes", "otherwise")
 _TOP_KEYS = ("rewards", "defaults")
+_DEFAULTS_KEYS = ("outcomes", "reasoning")
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,26 @@ def _parse_component(item: Any, where: str, defaults: Mapping[Outcome, float | N
     return ComponentSpec(verifier=target, name=alias or target, where=where, **fields)
 
 
+def _with_option_defaults(c: ComponentSpec, option_defaults: Mapping[str, Any]) -> ComponentSpec:
+    """``c`` with the ``[defaults]`` options (``reasoning``) that its verifier accepts and its
+    own ``options`` do not set. Plain functions, and verifiers without such an option (a
+    plugin's), are left alone; an unknown verifier name is reported later, when it is built."""
+    if c.function is not None:
+        return c
+    from grpo_rewards.contract import Verifier
+    from grpo_rewards.plugins import get_registry
+
+    try:
+        factory = get_registry().get_verifier(c.verifier).factory
+    except ConfigError:
+        return c
+    if not (isinstance(factory, type) and issubclass(factory, Verifier)):
+        return c
+    accepted = factory.option_defaults()
+    extra = {k: v for k, v in option_defaults.items() if k in accepted and k not in c.options}
+    return dataclasses.replace(c, options={**c.options, **extra}) if extra else c
+
+
 def _flatten(items: Sequence[Any]) -> list[tuple[Any, str | None]]:
     """Items of a reward list, with reward sets and specs among them opened into their components."""
     out: list[tuple[Any, str | None]] = []
@@ -285,7 +308,7 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
 
     Accepts a :class:`RewardSpec`, a TOML path (``str`` ending in ``.toml`` or ``Path``), a
     single reward string, a list of strings/dicts, or a dict with ``rewards`` (and optional
-    ``defaults.outcomes``). Errors name the file and the offending entry.
+    ``defaults.outcomes``, ``defaults.reasoning``). Errors name the file and the offending entry.
     """
     if isinstance(spec, RewardSpec):
         return spec
@@ -302,6 +325,7 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
         return parse_reward_spec(data, source=str(path))
     src = source or "<spec>"
     defaults: dict[Outcome, float | None] = dict(DEFAULT_OUTCOME_POLICY)
+    option_defaults: dict[str, Any] = {}
     if isinstance(spec, str) or (callable(spec) and not isinstance(spec, Mapping)):
         items: Any = [spec]
     elif isinstance(spec, Mapping):
@@ -310,8 +334,13 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
             d = spec["defaults"]
             if not isinstance(d, Mapping):
                 raise ConfigError(f"{src}: 'defaults' must be a table")
-            _check_keys(d, ("outcomes",), f"{src}: defaults")
+            _check_keys(d, _DEFAULTS_KEYS, f"{src}: defaults")
             defaults.update(_parse_outcomes(d.get("outcomes", {}), f"{src}: defaults"))
+            if "reasoning" in d:
+                from grpo_rewards.reasoning import parse_reasoning
+
+                parse_reasoning(d["reasoning"], f"{src}: defaults.reasoning")  # a typo fails here, named
+                option_defaults["reasoning"] = d["reasoning"]
         if "rewards" not in spec:
             raise ConfigError(f"{src}: no 'rewards' list (add [[rewards]] tables)")
         items = spec["rewards"]
@@ -325,6 +354,8 @@ def parse_reward_spec(spec: Any, *, source: str | None = None) -> RewardSpec:
         it if isinstance(it, ComponentSpec) else _parse_component(it, f"{src}: rewards[{i}]", defaults)
         for i, (it, _) in enumerate(_flatten(items))
     ]
+    if option_defaults:
+        comps = [_with_option_defaults(c, option_defaults) for c in comps]
     seen: dict[str, str] = {}
     for c in comps:
         if c.name in seen:

@@ -161,7 +161,7 @@ def _closes(v: Any, where: str) -> tuple[str, ...]:
 
 
 def _unknown(name: str, where: str) -> ConfigError:
-    near = difflib.get_close_matches(name, list(PRESETS), n=2, cutoff=0.5)
+    near = difflib.get_close_matches(name, list(PRESETS), n=1)
     hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
     return ConfigError(
         f"{where}: unknown reasoning preset {name!r}{hint} Presets: {', '.join(PRESETS)}; or give a tag like "

@@ -14,6 +14,8 @@ import regex
 from grpo_rewards.answers import extract_answer, strip_think
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import parse_reasoning, prefilled_for, split
 from grpo_rewards.verifiers._text import words
 
 __all__ = ["LanguageConsistency", "LANGUAGE_SCRIPTS"]
@@ -104,8 +106,10 @@ class LanguageConsistency(Verifier):
     short sentences more reliable).
 
     With ``ignore_math_and_code`` (default) LaTeX, inline and fenced code are left out before
-    counting. ``part`` picks what is measured: ``"all"``, ``"think"`` (the ``<think>`` sections,
-    as in R1) or ``"answer"`` (the answer block, or the text outside ``<think>``). A text
+    counting. ``part`` picks what is measured: ``"all"``, ``"think"`` (the reasoning sections,
+    ``<think>`` as in R1 unless the ``reasoning`` option names other delimiters, see
+    :mod:`grpo_rewards.reasoning`) or ``"answer"`` (the answer block, or the text outside the
+    reasoning). A text
     without any letters scores ``no_answer`` (0.0). In ``"detect"`` mode a text of fewer than
     ``min_words`` words is too short to identify and is measured by script instead (``skipped``
     with ``None`` when the language's script is not known).
@@ -125,7 +129,16 @@ class LanguageConsistency(Verifier):
         ignore_math_and_code: bool = True,
         candidates: Sequence[str] = (),
         min_words: int = 3,
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
+        self.reasoning = parse_reasoning(reasoning)
+        markers = [
+            m for sec in (*self.reasoning.reasoning, *self.reasoning.answer) for m in (sec.open, *sec.close) if m
+        ]
+        self._markers = regex.compile(
+            "|".join([*(regex.escape(m) for m in sorted(markers, key=len, reverse=True)), r"</?answer>"]),
+            regex.IGNORECASE,
+        )
         if method not in ("script", "detect"):
             raise ValueError(f"method must be 'script' or 'detect', got {method!r}")
         if part not in _PARTS:
@@ -161,20 +174,21 @@ class LanguageConsistency(Verifier):
         self._latin = "Latin" in self.scripts
         self._only_expected = regex.compile(rf"(?:[{classes}]|\P{{L}})+") if classes else None
 
-    def _text(self, completion: str) -> str:
+    def _text(self, completion: str, prompt: Any = None) -> str:
+        prefilled = prefilled_for(self.reasoning, prompt)
         if self.part == "think":
-            text = "\n".join(m.group(1) for m in regex.finditer(r"<think>(.*?)(?:</think>|\Z)", completion, regex.S))
+            text = "\n".join(split(completion, self.reasoning, prefilled=prefilled).reasoning)
         elif self.part == "answer":
-            ans = extract_answer(completion)
-            text = ans.text if ans.text is not None else strip_think(completion)
+            ans = extract_answer(completion, reasoning=self.reasoning, prefilled=prefilled)
+            text = ans.text if ans.text is not None else strip_think(completion, self.reasoning, prefilled=prefilled)
         else:
-            text = regex.sub(r"</?(?:think|answer)>", " ", completion)
+            text = self._markers.sub(" ", completion)
         if self.ignore_math_and_code:
             text = _MATH_CODE.sub(" ", text)
         return text
 
     def score(self, sample: Sample) -> Score:
-        text = self._text(sample.completion)
+        text = self._text(sample.completion, sample.prompt)
         if text.isascii():  # fast path: the letters are A-Z, a-z
             lettered = [w for w in text.split() if _ASCII_LETTER.search(w)]
         else:

@@ -3,6 +3,7 @@
 Lengths are counted in tokens when the sample carries ``completion_ids`` (TRL passes them), else
 with a tokenizer when the ``tokenizer`` option names one, else in characters; ``unit`` forces a
 choice. Every score says in ``info`` which count it used (``length``, ``unit``, ``source``).
+``part`` measures only the reasoning or only the answer, split with the ``reasoning`` option.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ from typing import Any
 
 from grpo_rewards.contract import Outcome, Sample, Score, Verifier
 from grpo_rewards.hookspecs import Register, hookimpl
+from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
+from grpo_rewards.reasoning import Delimiters, parse_reasoning, prefilled_for, split
 from grpo_rewards.verifiers._text import UNITS, count_tokens, load_tokenizer, repeated_fraction, words
 
 __all__ = ["OverlongPenalty", "CosineLength", "GroupLength", "TargetLength"]
+
+PARTS = ("all", "reasoning", "answer")
+"""What ``part`` of a completion is measured: all of it, its reasoning sections, or its answer
+(the ``reasoning`` option says where reasoning ends: :mod:`grpo_rewards.reasoning`)."""
 
 CORRECT_OUTCOMES = (Outcome.CORRECT,)
 WRONG_OUTCOMES = (Outcome.WRONG, Outcome.PARTIAL, Outcome.NO_ANSWER, Outcome.UNPARSEABLE, Outcome.TIMEOUT)
@@ -30,6 +37,23 @@ class _Measured(Verifier):
 
     unit: str
     tokenizer: Any
+    part: str = "all"
+    reasoning: Delimiters = parse_reasoning(DEFAULT_REASONING)
+
+    def _setup_part(self, part: str, reasoning: Any) -> None:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)}, got {part!r}")
+        self.part = part
+        self.reasoning = parse_reasoning(reasoning)
+
+    def text_of(self, sample: Sample) -> tuple[str, Sequence[Any] | None]:
+        """The text whose length counts (``part``) and its token ids when known: the whole
+        completion with ``completion_ids``, or its reasoning or answer (:mod:`grpo_rewards.reasoning`),
+        whose ids are not known (counted with ``tokenizer``, else in characters)."""
+        if self.part == "all":
+            return sample.completion, sample.completion_ids
+        sp = split(sample.completion, self.reasoning, prefilled=prefilled_for(self.reasoning, sample.prompt))
+        return (sp.answer if self.part == "answer" else "\n".join(sp.reasoning)), None
 
     def _setup_unit(self, unit: str, tokenizer: Any) -> None:
         if unit not in UNITS:
@@ -54,19 +78,21 @@ class _Measured(Verifier):
     def measure(self, sample: Sample) -> tuple[int, str, str]:
         """``(length, unit, source)`` of the sample's completion; ``source`` is
         ``completion_ids``, ``tokenizer``, ``characters`` or ``words``."""
+        text, ids = self.text_of(sample)
         if self.unit in ("auto", "tokens"):
-            if sample.completion_ids is not None:
-                return len(sample.completion_ids), "tokens", "completion_ids"
+            if ids is not None:
+                return len(ids), "tokens", "completion_ids"
             if self.tokenizer is not None:
-                return count_tokens(self._get_tokenizer(), sample.completion), "tokens", "tokenizer"
+                return count_tokens(self._get_tokenizer(), text), "tokens", "tokenizer"
             if self.unit == "tokens":
                 raise ValueError(
-                    "unit='tokens' but the sample has no completion_ids and no 'tokenizer' option is set; "
-                    "set tokenizer = '<path or name>' or unit = 'chars'"
+                    "unit='tokens' but the sample has no completion_ids"
+                    + (f" for part={self.part!r}" if self.part != "all" else "")
+                    + " and no 'tokenizer' option is set; set tokenizer = '<path or name>' or unit = 'chars'"
                 )
         if self.unit == "words":
-            return len(words(sample.completion)), "words", "words"
-        return len(sample.completion), "chars", "characters"
+            return len(words(text)), "words", "words"
+        return len(text), "chars", "characters"
 
 
 class OverlongPenalty(_Measured):
@@ -102,6 +128,8 @@ class OverlongPenalty(_Measured):
         cache_length: int | None = None,
         unit: str = "auto",
         tokenizer: Any = None,
+        part: str = "all",
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
         if max_length <= 0:
             raise ValueError(f"max_length must be positive, got {max_length}")
@@ -112,6 +140,7 @@ class OverlongPenalty(_Measured):
         self.max_length = int(max_length)
         self.cache_length = int(cache_length)
         self._setup_unit(unit, tokenizer)
+        self._setup_part(part, reasoning)
 
     @classmethod
     def mirrored_options(cls, options: Mapping[str, Any]) -> dict[str, str]:
@@ -194,6 +223,8 @@ class CosineLength(_Measured):
         exceed_value: float | None = None,
         unit: str = "auto",
         tokenizer: Any = None,
+        part: str = "all",
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
         if not correctness:
             raise ValueError("length.cosine needs 'correctness', the name of the component that says correct/wrong")
@@ -216,6 +247,7 @@ class CosineLength(_Measured):
         self.max_value_wrong = float(max_value_wrong)
         self.exceed_value = None if exceed_value is None else float(exceed_value)
         self._setup_unit(unit, tokenizer)
+        self._setup_part(part, reasoning)
 
     @classmethod
     def mirrored_options(cls, options: Mapping[str, Any]) -> dict[str, str]:
@@ -274,9 +306,18 @@ class GroupLength(_Measured):
     outcomes = (Outcome.SCORED, Outcome.SKIPPED)
     depends_on_scores = True
 
-    def __init__(self, *, correctness: str = "math", unit: str = "auto", tokenizer: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        correctness: str = "math",
+        unit: str = "auto",
+        tokenizer: Any = None,
+        part: str = "all",
+        reasoning: Any = DEFAULT_REASONING,
+    ) -> None:
         self.correctness = correctness
         self._setup_unit(unit, tokenizer)
+        self._setup_part(part, reasoning)
 
     def dependencies(self) -> list[str]:
         return [self.correctness] if self.correctness else []
@@ -351,6 +392,8 @@ class TargetLength(_Measured):
         ngram_size: int = 4,
         unit: str = "auto",
         tokenizer: Any = None,
+        part: str = "all",
+        reasoning: Any = DEFAULT_REASONING,
     ) -> None:
         if not 0 <= min_length <= max_length:
             raise ValueError(f"need 0 <= min_length <= max_length, got {min_length} and {max_length}")
@@ -368,6 +411,7 @@ class TargetLength(_Measured):
         self.discount_repeats = bool(discount_repeats)
         self.ngram_size = int(ngram_size)
         self._setup_unit(unit, tokenizer)
+        self._setup_part(part, reasoning)
 
     def required_columns(self) -> list[str]:
         return [self.column] if self.column else []
@@ -403,8 +447,8 @@ class TargetLength(_Measured):
         length, unit, source = self.measure(sample)
         rep = 0.0
         if self.discount_repeats:
-            ids = sample.completion_ids
-            items: Sequence[Any] = ids if ids is not None and source == "completion_ids" else words(sample.completion)
+            text, ids = self.text_of(sample)
+            items: Sequence[Any] = ids if ids is not None and source == "completion_ids" else words(text)
             rep = repeated_fraction(items, self.ngram_size)
         effective = length * (1.0 - rep)
         value = min(self._ramp(lo - effective), self._ramp(length - hi))
