@@ -1,11 +1,10 @@
 """Regression corpora for ``math`` (data: ../shared/data, provenance in its README.md).
 
-- ``math_verify_regression.jsonl``: 254 gold/pred/expected triples from math-verify's own test
-  suite (MIT). We score ``pred`` as a completion against ``gold`` as the answer column.
 - ``math_cot_samples.jsonl``: 800 real completions on MATH with the Qwen2.5-Math grader's
   verdicts.
 
-Every deliberate disagreement is listed here and explained in docs/verifiers/math.md; a new
+(math-verify's own test cases run in tests/peers/test_math_verify.py.) Every deliberate
+disagreement is listed here and explained in docs/verifiers/math.md; a new
 disagreement (or a fixed one) fails the test so the list and the docs stay true.
 """
 
@@ -27,13 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}"),
 ]
 
-# (gold, pred) of math-verify's cases where we deliberately differ, with the reason (see docs).
-REGRESSION_DISAGREEMENTS = {
-    ("1000.99", "1000,99"): "decimal comma: ambiguous with a list of two numbers, so read as a list",
-    ("1,22", "1.22"): "decimal comma: ambiguous with a list of two numbers, so read as a list",
-    ("$9$", "Answer $ \n 9 \n $"): "math-verify ignores inline math spanning lines; we read it",
-    ("$9$", "Answer \\( \n 9 \n \\)"): "math-verify ignores inline math spanning lines; we read it",
-}
 COT_DISAGREEMENTS = {
     583: "gold 10{,}000 vs answer 10000: the reference grader does not strip LaTeX's {,} separator",
 }
@@ -49,46 +41,6 @@ def verifier() -> Iterator[MathVerifier]:
     v = MathVerifier(timeout=20)
     yield v
     v.close()
-
-
-def _options(row: dict[str, Any]) -> dict[str, Any]:
-    o = row["options"]
-    kw: dict[str, Any] = {}
-    if "precision" in o:
-        kw["float_rounding"] = o["precision"]
-    for k in ("strict", "allow_set_relation_comp"):
-        if k in o:
-            kw[k] = o[k]
-    return kw
-
-
-def test_math_verify_regression_corpus(verifier: MathVerifier) -> None:
-    rows = _rows("math_verify_regression.jsonl")
-    assert len(rows) == 254
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(json.dumps(_options(r), sort_keys=True), []).append(i)
-    verdicts: dict[int, Outcome] = {}
-    for key, idxs in groups.items():
-        kw = json.loads(key)
-        v = MathVerifier(timeout=20, **kw) if kw else verifier  # shares the fixture's workers
-        try:
-            results = v.score_batch([Sample(rows[i]["pred"], {"answer": rows[i]["gold"]}) for i in idxs])
-        finally:
-            if v is not verifier:
-                v.close()
-        for i, res in zip(idxs, results, strict=True):
-            assert not isinstance(res, BaseException), (rows[i], res)
-            verdicts[i] = res.outcome
-    disagree = {
-        (rows[i]["gold"], rows[i]["pred"]) for i, o in verdicts.items() if (o is Outcome.CORRECT) != rows[i]["expected"]
-    }
-    assert disagree - set(REGRESSION_DISAGREEMENTS) == set(), "new disagreements with math-verify's tests"
-    assert set(REGRESSION_DISAGREEMENTS) - disagree == set(), "documented disagreements that no longer occur"
-    agreement = 1 - len(disagree) / len(rows)
-    assert agreement >= 0.98
-    # Both directions are covered: math-verify's tests hold equal and unequal pairs.
-    assert sum(r["expected"] for r in rows) > 200 and sum(not r["expected"] for r in rows) > 30
 
 
 def test_math_cot_samples_against_reference_grader(verifier: MathVerifier) -> None:
