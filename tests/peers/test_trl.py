@@ -260,3 +260,25 @@ def test_cosine_unparsable_gold(peer_score: Any) -> None:
 def test_cosine_custom_bounds(peer_score: Any) -> None:
     spec = cosine(min_value_correct=0.0, max_value_correct=2.0)
     assert peer_score(spec, [THIRD], SOL, completion_ids=[[1] * 50]) == [pytest.approx(1.0)]
+
+
+def test_repetition_extra_kwargs_are_ignored(peer_score: Any) -> None:
+    # TRL: "Trainers pass prompts/completions/etc. as kwargs; the reward must accept and ignore them"
+    rs = load_rewards(repetition(2, -1.0))
+    try:
+        out = rs.reward_funcs[0](
+            prompts=["x"], completions=[[{"content": "5 5 5 5 5"}]], completion_ids=[[5, 5, 5, 5, 5]], other=[1]
+        )
+        assert out == [pytest.approx(-0.75)]
+    finally:
+        rs.close()
+
+
+def test_cosine_picklable() -> None:
+    rs = load_rewards(cosine())
+    try:
+        f = pickle.loads(pickle.dumps(rs.reward_funcs[-1]))
+        out = f(prompts=["p"], completions=[THIRD], solution=[r"\frac{1}{3}"], completion_ids=[[1] * 50])
+        assert out == [pytest.approx(0.75)]
+    finally:
+        rs.close()
