@@ -11,7 +11,13 @@ import pytest
 
 HERE = Path(__file__).parent
 PAGE = (HERE.parents[1] / "docs" / "verifiers" / "peers.md").read_text(encoding="utf-8")
-MODULES = ["test_open_r1", "test_open_r1_steps_tags", "test_trl", "test_math_verify", "test_verl"]
+MODULES = [
+    "test_peer_open_r1",
+    "test_peer_open_r1_steps_tags",
+    "test_peer_trl",
+    "test_peer_math_verify",
+    "test_peer_verl",
+]
 
 
 def _load(name: str) -> ModuleType:

@@ -3,7 +3,7 @@
 - ``math_cot_samples.jsonl``: 800 real completions on MATH with the Qwen2.5-Math grader's
   verdicts.
 
-(math-verify's own test cases run in tests/peers/test_math_verify.py.) Every deliberate
+(math-verify's own test cases run in tests/peers/test_peer_math_verify.py.) Every deliberate
 disagreement is listed here and explained in docs/verifiers/math.md; a new
 disagreement (or a fixed one) fails the test so the list and the docs stay true.
 """

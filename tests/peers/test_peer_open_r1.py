@@ -10,8 +10,8 @@ the code is not. Each open-r1 reward maps to one of ours, called through
 |---|---|
 | ``accuracy_reward`` | ``math`` (``column = "solution"``) |
 | ``format_reward`` | ``format.tags`` (strict ``<think>``/``<answer>``) |
-| ``reasoning_steps_reward`` | ``reasoning_steps`` (in ``test_open_r1_steps_tags.py``) |
-| ``tag_count_reward`` | ``format.tag_count`` (in ``test_open_r1_steps_tags.py``) |
+| ``reasoning_steps_reward`` | ``reasoning_steps`` (in ``test_peer_open_r1_steps_tags.py``) |
+| ``tag_count_reward`` | ``format.tag_count`` (in ``test_peer_open_r1_steps_tags.py``) |
 | ``get_cosine_scaled_reward`` | ``length.cosine`` (``unit = "chars"``, as open-r1 counts characters) |
 | ``len_reward`` | ``length.group`` (Kimi k1.5) |
 | ``get_repetition_penalty_reward`` | ``repetition`` |
