@@ -11,6 +11,9 @@ code name            meaning
                      argparse usage error, an unknown reward or option, a bad config file
                      or key, a dataset that does not fit the config (any
                      :class:`~grpo_rewards.ConfigError`)
+3    ``FLAGGED``     the check ran and found what it guards against: ``grpo-rewards
+                     redteam`` found a reward hack that beats the floor (or a composition
+                     that pays the gold answer no more than a wrong one)
 130  ``INTERRUPTED`` interrupted (Ctrl-C, ``SIGINT``: 128 + 2, as shells report it)
 ==== =============== =====================================================================
 """
@@ -30,6 +33,7 @@ class ExitCode(enum.IntEnum):
     OK = 0
     FAILED = 1
     USAGE = 2  # also what argparse exits with on a bad command line
+    FLAGGED = 3
     INTERRUPTED = 130
 
 

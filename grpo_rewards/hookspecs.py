@@ -140,6 +140,38 @@ def register_dataset_sources(register: Register) -> None:
     """
 
 
+@hookspec
+def register_exploits(register: Register) -> None:
+    """Register reward hacks that ``grpo-rewards redteam`` tries against a composition.
+
+    Called once per process, with the other ``register_*`` hooks, the first time the registry
+    is needed; an exploit is called later, once per data row, when ``grpo-rewards redteam`` (or
+    :func:`grpo_rewards.redteam.redteam`) builds its attack completions.
+
+    :param register: a :class:`Register`: call ``register(factory, name=None, description=None)``
+        once per exploit. ``factory`` is called as ``factory(case)`` with a
+        :class:`grpo_rewards.redteam.ExploitCase` (the row, its prompt text, the gold answer, an
+        honest wrong answer, the composition's components and length limit, a seeded ``rng``,
+        and ``case.format(answer)``, the answer in the format the floor uses) and returns the
+        attack completion (a string), or ``None`` where it does not apply to that row. It may
+        carry ``category`` (default: the name's first dotted part) and ``targets`` (verifier
+        names, or prefixes ending in ``"."``, that it attacks; empty: any composition), as the
+        :func:`grpo_rewards.redteam.exploit` decorator sets them. A plugin that ships a verifier
+        should register the hacks known against it, so that users can check their compositions
+        before a run.
+    :returns: nothing.
+
+    Example::
+
+        @grpo_rewards.hookimpl
+        def register_exploits(register):
+            def shout(case):  # the gold answer's neighbours, in capitals: pays a verifier that ignores case and hedges
+                return case.format("MAYBE " + case.wrong.upper())
+
+            register(shout, name="myplugin.shout", description="a hedge in capitals")
+    """
+
+
 def _hook_names() -> list[str]:
     """Names of all hooks, in definition order (used by the docs tests)."""
     return [name for name, obj in globals().items() if name.startswith("register_") and callable(obj)]

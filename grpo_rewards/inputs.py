@@ -40,9 +40,11 @@ class InputRow:
     error: str | None = None
 
 
-def _check_row(data: Any, where: str, completion_column: str) -> str | None:
+def _check_row(data: Any, where: str, completion_column: str | None) -> str | None:
     if not isinstance(data, dict):
         return f"{where}: expected a JSON object, got {type(data).__name__}"
+    if completion_column is None:  # rows of a dataset, not of completions (grpo-rewards redteam)
+        return None
     if completion_column not in data:
         cols = ", ".join(sorted(data)) or "(none)"
         return f"{where}: missing column {completion_column!r} (the row has: {cols})"
@@ -164,7 +166,7 @@ def _parquet_positioned(
             i += 1
 
 
-def read_rows(path: str | Path, *, completion_column: str = "completion") -> Iterator[InputRow]:
+def read_rows(path: str | Path, *, completion_column: str | None = "completion") -> Iterator[InputRow]:
     """Return an iterator over the rows of ``path``; malformed rows come with ``error`` set (the
     caller decides). A missing file or an unsupported type raises :class:`InputError` at once."""
     p = Path(path)
@@ -219,7 +221,7 @@ def _seekable(path: str | Path) -> Path:
     return p
 
 
-def _row(where: str, data: Any, error: str | None, completion_column: str) -> InputRow:
+def _row(where: str, data: Any, error: str | None, completion_column: str | None) -> InputRow:
     if error is None:
         error = _check_row(data, where, completion_column)
     return InputRow(where, data if isinstance(data, dict) else {"_raw": data}, error)
@@ -231,7 +233,7 @@ def row_from_data(data: Any, where: str, *, completion_column: str = "completion
     return _row(where, data, None, completion_column)
 
 
-def _rows(source: Iterator[tuple[str, Any, str | None]], completion_column: str) -> Iterator[InputRow]:
+def _rows(source: Iterator[tuple[str, Any, str | None]], completion_column: str | None) -> Iterator[InputRow]:
     for where, data, error in source:
         yield _row(where, data, error, completion_column)
 

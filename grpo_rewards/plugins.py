@@ -72,6 +72,7 @@ BUILTIN_PLUGINS = (
     "grpo_rewards.verifiers.steps",
     "grpo_rewards.verifiers.tag_count",
     "grpo_rewards.sandbox.local",
+    "grpo_rewards.redteam.exploits",
 )
 """The built-in plugins: every module of :mod:`grpo_rewards.verifiers` and
 :mod:`grpo_rewards.sandbox` that implements a hook (a test keeps this list complete)."""
@@ -127,12 +128,18 @@ class Registry:
     verifiers: dict[str, Entry] = field(default_factory=dict)
     sandboxes: dict[str, Entry] = field(default_factory=dict)
     dataset_sources: dict[str, Entry] = field(default_factory=dict)
+    exploits: dict[str, Entry] = field(default_factory=dict)
     conflicts: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
     plugins: list[PluginInfo] = field(default_factory=list)
 
     def _table(self, kind: str) -> dict[str, Entry]:
-        return {"verifier": self.verifiers, "sandbox": self.sandboxes, "dataset source": self.dataset_sources}[kind]
+        return {
+            "verifier": self.verifiers,
+            "sandbox": self.sandboxes,
+            "dataset source": self.dataset_sources,
+            "exploit": self.exploits,
+        }[kind]
 
     def get(self, kind: str, name: str) -> Entry:
         """Look up a registration, raising a clear error for unknown, conflicting or broken names."""
@@ -293,6 +300,7 @@ def _load(registry: Registry, pm: pluggy.PluginManager) -> None:
         ("register_verifiers", "verifier"),
         ("register_sandboxes", "sandbox"),
         ("register_dataset_sources", "dataset source"),
+        ("register_exploits", "exploit"),
     ):
         _call_register_hook(registry, pm, hook_name, kind, infos)
 

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 from grpo_rewards import __version__
-from grpo_rewards.cli import audit, listing, score, serve
+from grpo_rewards.cli import audit, listing, redteam, score, serve
 from grpo_rewards.cli.common import import_modules
 from grpo_rewards.errors import GrpoRewardsError
 from grpo_rewards.exitcodes import ExitCode, exit_code_for
@@ -19,7 +19,7 @@ from grpo_rewards.exitcodes import ExitCode, exit_code_for
 __all__ = ["main"]
 
 # The subcommands, in the order --help lists them.
-COMMANDS = (listing, score, serve, audit)
+COMMANDS = (listing, score, serve, redteam, audit)
 
 
 def _parser() -> argparse.ArgumentParser:

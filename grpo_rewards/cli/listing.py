@@ -50,6 +50,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ("verifiers", reg.verifiers),
                 ("sandboxes", reg.sandboxes),
                 ("dataset_sources", reg.dataset_sources),
+                ("exploits", reg.exploits),
             )
         }
         data["conflicts"] = [
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ("Verifiers", reg.verifiers),
         ("Sandboxes", reg.sandboxes),
         ("Dataset sources", reg.dataset_sources),
+        ("Exploits (grpo-rewards redteam)", reg.exploits),
     ):
         if not table and title != "Verifiers":
             continue

@@ -18,7 +18,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "quickstart.jsonl"
 
 
 def test_the_table() -> None:
-    assert [(c.name, int(c)) for c in ExitCode] == [("OK", 0), ("FAILED", 1), ("USAGE", 2), ("INTERRUPTED", 130)]
+    assert [(c.name, int(c)) for c in ExitCode] == [
+        ("OK", 0),
+        ("FAILED", 1),
+        ("USAGE", 2),
+        ("FLAGGED", 3),
+        ("INTERRUPTED", 130),
+    ]
     assert exit_code_for(ConfigError("bad key")) == ExitCode.USAGE
     assert exit_code_for(UnknownVerifierError("unknown verifier 'exakt'")) == ExitCode.USAGE
     assert exit_code_for(InputError("in.jsonl:3: invalid JSON")) == ExitCode.FAILED

@@ -42,6 +42,10 @@ def test_the_callback_plugins_receive_has_the_protocols_signature(no_installed_p
         def register_dataset_sources(self, register: Register) -> None:
             seen.append(register)
 
+        @grpo_rewards.hookimpl
+        def register_exploits(self, register: Register) -> None:
+            seen.append(register)
+
     with registered_plugin(Spy(), name="spy"):
         assert len(seen) == len(HOOKS)
         for register in seen:

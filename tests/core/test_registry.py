@@ -208,7 +208,11 @@ def _modules_with_hookimpls(package: str) -> set[str]:
 
 
 def test_every_builtin_module_with_a_hookimpl_is_listed() -> None:
-    found = _modules_with_hookimpls("grpo_rewards.verifiers") | _modules_with_hookimpls("grpo_rewards.sandbox")
+    found = (
+        _modules_with_hookimpls("grpo_rewards.verifiers")
+        | _modules_with_hookimpls("grpo_rewards.sandbox")
+        | _modules_with_hookimpls("grpo_rewards.redteam")
+    )
     assert "grpo_rewards.sandbox.local" in found and "grpo_rewards.verifiers.math" in found
     assert found == set(BUILTIN_PLUGINS)
     assert len(BUILTIN_PLUGINS) == len(set(BUILTIN_PLUGINS))

@@ -49,6 +49,7 @@ def test_hook_example_registers_as_documented(hook: str, monkeypatch: pytest.Mon
             "register_verifiers": registry.verifiers,
             "register_sandboxes": registry.sandboxes,
             "register_dataset_sources": registry.dataset_sources,
+            "register_exploits": registry.exploits,
         }
         assert hook in tables, f"no registry table known for {hook}; extend this test"
         ours = [e.name for e in tables[hook].values() if e.plugin.name == name]
