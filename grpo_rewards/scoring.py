@@ -30,6 +30,8 @@ class ScoreSummary:
     total_count: int = 0
     without: Counter[str] = field(default_factory=Counter)
     """Per column that a component reads: the rows that lack it (or hold null), scored ``bad_reference``."""
+    recovery: dict[str, Counter[str]] = field(default_factory=dict)
+    """Per component with a ``recover`` setting: what its second opinion did (:mod:`grpo_rewards.recovery`)."""
 
     def add(self, name: str, value: float | None, outcome: str) -> None:
         self.outcomes.setdefault(name, Counter())[outcome] += 1
@@ -57,6 +59,8 @@ class ScoreSummary:
         self.total_sum += other.total_sum
         self.total_count += other.total_count
         self.without.update(other.without)
+        for name, c in other.recovery.items():
+            self.recovery.setdefault(name, Counter()).update(c)
 
 
 def format_row(row: dict[str, Any]) -> str:
@@ -136,6 +140,8 @@ def score_rows(
                 out["details"] = {n: result.scores[n][j].detail for n in reward_set.names}
             for n in reward_set.names:
                 summary.add(n, result.values[n][j], result.scores[n][j].outcome.value)
+                if (tag := result.scores[n][j].info.get("recovery")) is not None:
+                    summary.recovery.setdefault(n, Counter())[str(tag)] += 1
             if result.totals[j] is not None:
                 summary.total_sum += result.totals[j]  # type: ignore[operator]
                 summary.total_count += 1
@@ -179,6 +185,12 @@ def format_summary(summary: ScoreSummary) -> str:
     text += f"\n{summary.rows} rows scored"
     if summary.invalid:
         text += f", {summary.invalid} invalid (marked 'invalid' in the output)"
+    for name, c in summary.recovery.items():
+        asked = c["recovered"] + c["confirmed"] + c["failed"]
+        text += (
+            f"\n{name}: second opinion asked on {asked} {'row' if asked == 1 else 'rows'}: recovered {c['recovered']}, "
+            f"confirmed {c['confirmed']}, failed {c['failed']}; {c['skipped']} not asked (budget or rate limit)"
+        )
     for column, n in sorted(summary.without.items()):
         text += f"\n{n} {'row' if n == 1 else 'rows'} without {column!r} (bad_reference)"
     return text

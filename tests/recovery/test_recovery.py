@@ -6,6 +6,7 @@ an exception)."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,24 @@ def test_config_errors_name_the_setting(recover: Any, message: str) -> None:
 def test_recover_needs_a_verifier_with_right_and_wrong_verdicts() -> None:
     with pytest.raises(ConfigError, match="'recover' needs a verifier whose verdicts are correct or wrong"):
         load_rewards({"rewards": [{"name": "length.overlong", "recover": "math"}]})
+
+
+def test_grpo_rewards_score_reports_what_the_second_opinion_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grpo_rewards.cli import main
+
+    cfg = tmp_path / "rewards.toml"
+    cfg.write_text(
+        '[[rewards]]\nname = "math"\n'
+        'recover = { verifier = "math", options = { extract = ["last_number"] }, budget = 2 }\n'
+    )
+    src = tmp_path / "rows.jsonl"
+    src.write_text("".join(json.dumps({"answer": GOLD, "completion": c}) + "\n" for c in COMPLETIONS))
+    out = tmp_path / "scored.jsonl"
+    assert main(["score", str(src), "-c", str(cfg), "-o", str(out), "--no-progress"]) == 0
+    summary = capsys.readouterr().out
+    assert "math: second opinion asked on 2 rows: recovered 1, confirmed 1, failed 0; 1 not asked" in summary
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["outcomes"]["math"] for r in rows] == ["correct", "correct", "wrong", "wrong", "no_answer"]
+    assert rows[1]["details"]["math"].startswith("recovered by math (correct 1); first verdict wrong")
