@@ -1,5 +1,9 @@
 """The audit's report: a Markdown text a person reads (and ``docs/audit.md`` quotes), and the JSONL
-of disagreeing rows. Pure formatting of an :class:`~grpo_rewards.audit.AuditResult`."""
+of disagreeing rows.
+
+What runs here: formatting, in the caller's process. What it may trust: an
+:class:`~grpo_rewards.audit.AuditResult` built by :func:`~grpo_rewards.audit.audit`; the rows'
+text is the file's, written as JSON (never interpreted)."""
 
 from __future__ import annotations
 
