@@ -41,6 +41,7 @@ model that did not think), which TRL scores 0.0.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping, Sequence
@@ -80,13 +81,20 @@ class Delimiters:
     :param answer: answer sections; when one is present its content is the answer.
     :param prefilled: ``True`` when every completion starts inside a reasoning section (the chat
         template opens it), ``False`` when none does, ``"auto"`` to infer it (see :func:`split`).
+    :param parts: for a setting that names several kinds (``auto``, a list), each kind.
     """
 
     name: str
     reasoning: tuple[Section, ...] = ()
     answer: tuple[Section, ...] = ()
     prefilled: bool | str = "auto"
+    parts: tuple[Delimiters, ...] = ()
+    """For a setting that names several kinds (``auto``, a list), each kind on its own."""
     _open_re: Any = field(default=None, compare=False, repr=False)
+
+    def kinds(self) -> tuple[Delimiters, ...]:
+        """The single kinds of delimiters this setting accepts (itself when it names one)."""
+        return self.parts or (self,)
 
     @property
     def tag_pair(self) -> tuple[str, str] | None:
@@ -124,12 +132,28 @@ _SOLUTION = Section("<|begin_of_solution|>", ("<|end_of_solution|>",))
 _ANALYSIS = Section("<|channel|>analysis<|message|>", ("<|end|>",))
 _FINAL = Section("<|channel|>final<|message|>", ("<|return|>", "<|end|>"))
 
+_SINGLE = (
+    Delimiters("think", _tag("think")),
+    Delimiters("reasoning", _tag("reasoning")),
+    Delimiters("thought", (_THOUGHT,), (_SOLUTION,)),
+    Delimiters("harmony", (_ANALYSIS,), (_FINAL,)),
+)
+
+
+def _union(name: str, parts: Sequence[Delimiters], prefilled: bool | str = "auto") -> Delimiters:
+    kinds = tuple(k for p in parts for k in p.kinds())
+    return Delimiters(
+        name,
+        tuple(s for k in kinds for s in k.reasoning),
+        tuple(s for k in kinds for s in k.answer),
+        prefilled,
+        kinds if len(kinds) > 1 else (),
+    )
+
+
 PRESETS: dict[str, Delimiters] = {
-    "think": Delimiters("think", _tag("think")),
-    "reasoning": Delimiters("reasoning", _tag("reasoning")),
-    "thought": Delimiters("thought", (_THOUGHT,), (_SOLUTION,)),
-    "harmony": Delimiters("harmony", (_ANALYSIS,), (_FINAL,)),
-    "auto": Delimiters("auto", (*_tag("think"), *_tag("reasoning"), _THOUGHT, _ANALYSIS), (_SOLUTION, _FINAL)),
+    **{d.name: d for d in _SINGLE},
+    "auto": _union("auto", _SINGLE),
     "none": Delimiters("none"),
 }
 """The presets by name:
@@ -195,7 +219,8 @@ def _one(spec: Any, where: str) -> Delimiters:
             if any(k in spec for k in ("open", "close", "answer")):
                 raise ConfigError(f"{where}: give either 'preset' or 'open'/'close'/'answer', not both")
             base = _one(spec["preset"], f"{where}.preset")
-            return Delimiters(base.name, base.reasoning, base.answer, prefilled)
+            parts = tuple(dataclasses.replace(k, prefilled=prefilled) for k in base.parts)
+            return Delimiters(base.name, base.reasoning, base.answer, prefilled, parts)
         if "close" not in spec:
             raise ConfigError(f"{where}: a delimiter table needs 'close' (and usually 'open')")
         opening = _marker(spec["open"], f"{where}.open") if spec.get("open") is not None else None
@@ -215,13 +240,9 @@ def _one(spec: Any, where: str) -> Delimiters:
             return Delimiters("custom", (Section(_marker(items[0], where), (_marker(items[1], where),)),))
         if not items:
             raise ConfigError(f"{where}: an empty list; use 'none' for no reasoning markers")
-        parts = [_one(x, f"{where}[{i}]") for i, x in enumerate(items)]
-        return Delimiters(
-            "+".join(p.name for p in parts),
-            tuple(s for p in parts for s in p.reasoning),
-            tuple(s for p in parts for s in p.answer),
-            next((p.prefilled for p in parts if p.prefilled != "auto"), "auto"),
-        )
+        kinds = [_one(x, f"{where}[{i}]") for i, x in enumerate(items)]
+        prefilled = next((k.prefilled for k in kinds if k.prefilled != "auto"), "auto")
+        return _union("+".join(k.name for k in kinds), kinds, prefilled)
     raise ConfigError(
         f"{where}: reasoning is a preset name ({', '.join(PRESETS)}), a tag, a pair or a table, got {spec!r}"
     )

@@ -85,6 +85,9 @@ class _TagStructure(Verifier):
     outcomes = (Outcome.CORRECT, Outcome.PARTIAL, Outcome.WRONG, Outcome.NO_ANSWER)
 
     reasoning: Delimiters = parse_reasoning(DEFAULT_REASONING)
+    _alternatives: tuple[_TagStructure, ...] = ()
+    """One structure per kind when the ``reasoning`` setting names several (``auto``): the best
+    score among them counts."""
 
     def _setup(
         self, sections: list[TagPair], mode: str, prefilled: bool | str, trailing: str, allow_empty: bool
@@ -123,6 +126,16 @@ class _TagStructure(Verifier):
         return prompt_tail(sample.prompt).rstrip().endswith(first_open)
 
     def score(self, sample: Sample) -> Score:
+        if self._alternatives:
+            best: Score | None = None
+            for alt in self._alternatives:
+                sc = alt.score(sample)
+                if best is None or (sc.value or 0.0) > (best.value or 0.0):
+                    best = sc
+                if sc.outcome == Outcome.CORRECT:
+                    break
+            assert best is not None
+            return best
         text = sample.completion
         prefilled = self._is_prefilled(sample)
         if not text.strip():
@@ -263,6 +276,12 @@ class FormatTags(_TagStructure):
         reasoning: Any = DEFAULT_REASONING,
     ) -> None:
         self.reasoning = parse_reasoning(reasoning)
+        if tags is None and len(self.reasoning.kinds()) > 1:
+            self._alternatives = tuple(
+                FormatTags(mode=mode, prefilled=prefilled, trailing=trailing, allow_empty=allow_empty, reasoning=k)
+                for k in self.reasoning.kinds()
+            )
+            tags = [list(p) for p in self._alternatives[0].sections]
         if tags is None:
             think, answer = _reasoning_sections(self.reasoning, "auto")
             tags = [list(think), answer] if answer else [list(think)]
@@ -287,6 +306,7 @@ class FormatThink(_TagStructure):
     ``"auto"`` is that setting's answer section when it has one (``<|begin_of_solution|>``), else
     ``<answer>``. With ``reasoning="harmony"`` the structure checked is gpt-oss's: one analysis
     message, then ``<|start|>assistant<|channel|>final<|message|>`` and a non-empty final answer.
+    A setting that names several kinds (``"auto"``, a list) accepts the structure of any of them.
     """
 
     name = "format.think"
@@ -304,6 +324,21 @@ class FormatThink(_TagStructure):
         reasoning: Any = DEFAULT_REASONING,
     ) -> None:
         self.reasoning = parse_reasoning(reasoning)
+        if think_tag is None and len(self.reasoning.kinds()) > 1:
+            self._alternatives = tuple(
+                FormatThink(
+                    answer_tag=answer_tag,
+                    mode=mode,
+                    prefilled=prefilled,
+                    trailing=trailing,
+                    allow_empty=allow_empty,
+                    reasoning=k,
+                )
+                for k in self.reasoning.kinds()
+            )
+            first = self._alternatives[0]
+            self._setup(list(first.sections), mode, prefilled, first.trailing, allow_empty)
+            return
         if think_tag is None:
             pair, answer_tag = _reasoning_sections(self.reasoning, answer_tag)
             sections = [pair]

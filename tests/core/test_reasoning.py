@@ -235,3 +235,21 @@ def test_documented_difference_from_trl_no_delimiter_at_all() -> None:
             assert rs.score([text], columns={"answer": [r"\frac{1}{3}"]}).scores["math"][0].value == value
         finally:
             rs.close()
+
+
+def test_format_think_with_auto_accepts_any_one_family_structure() -> None:
+    from grpo_rewards.verifiers.format import FormatTags, FormatThink
+
+    auto = FormatThink(reasoning="auto", answer_tag="auto")
+    for text in (
+        "<think>r</think><answer>42</answer>",
+        "<reasoning>r</reasoning><answer>42</answer>",
+        THOUGHT,
+        HARMONY.removesuffix("<|return|>"),
+    ):
+        assert auto.score(Sample(text)).outcome == Outcome.CORRECT, text
+    # mixing two families' markers is no family's structure
+    assert auto.score(Sample("<think>r</reasoning><answer>42</answer>")).outcome == Outcome.WRONG
+    soft = FormatTags(reasoning=["think", "reasoning"], mode="soft")
+    assert soft.score(Sample("<reasoning>r</reasoning><answer>42</answer>")).value == 1.0
+    assert soft.score(Sample("<reasoning>r</reasoning>")).value == 0.5
