@@ -136,22 +136,21 @@ def sample_scored_file(
     if not path.exists():
         raise InputError(f"{path}: no such file")
     required = list(required_columns)
-    result: SampledFile | None = None
+    result = SampledFile(path, component or "")
+    name: str | None = component
     seen: Counter[Outcome] = Counter()
     rngs: dict[Outcome, random.Random] = {}
     reservoirs: dict[Outcome, list[tuple[int, ScoredRow]]] = {}
     for index, row in enumerate(read_rows(path, completion_column=completion_column)):
-        if row.error is not None:
-            raise InputError(f"{row.error} (audit reads what 'grpo-rewards score ... -o FILE' writes)")
         data = row.data
-        if result is None:
-            result = SampledFile(path, component_of(data, row.where, component))
         result.rows += 1
-        if data.get("invalid"):
+        if isinstance(data, dict) and data.get("invalid"):  # marked by 'score --skip-invalid': no verdict
             result.invalid += 1
             continue
-        name = result.component
-        component_of(data, row.where, name)  # a scored row: raises naming the row when not
+        if row.error is not None:
+            raise InputError(f"{row.error} (audit reads what 'grpo-rewards score ... -o FILE' writes)")
+        name = component_of(data, row.where, name)  # a scored row: raises naming the row when not
+        result.component = name
         outcomes_field = data["outcomes"]
         if name not in outcomes_field:
             raise InputError(
@@ -187,8 +186,8 @@ def sample_scored_file(
             j = rng.randrange(seen[outcome])
             if j < per_outcome:
                 reservoir[j] = (index, sampled)
-    if result is None:
-        raise InputError(f"{path} has no rows to audit")
+    if name is None or result.rows == result.invalid:
+        raise InputError(f"{path} has no scored rows to audit ({result.rows} rows, {result.invalid} marked invalid)")
     audited = [o for o in VERDICT_OUTCOMES if (o in wanted if wanted is not None else o in result.population)]
     result.samples = {o: [r for _, r in sorted(reservoirs.get(o, []), key=lambda t: t[0])] for o in audited}
     return result

@@ -240,3 +240,21 @@ def test_rates_are_finite_and_within_their_intervals(tmp_path: Path) -> None:
         lo, hi = a.interval
         assert lo <= a.rate <= hi and (lo, hi) == wilson_interval(a.disagree, a.judged, 0.8)
     assert json.loads(json.dumps(result.to_dict()))["interval"] == "Wilson score"
+
+
+def test_rows_marked_invalid_by_score_are_counted_not_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "rows.jsonl"
+    src.write_text(
+        '{"answer": "1", "text": "no completion"}\n' + "".join(json.dumps({**r, "grade": 1}) + "\n" for r in ROWS)
+    )
+    scored = tmp_path / "scored.jsonl"
+    assert main(["score", str(src), "-r", "math", "-o", str(scored), "--skip-invalid", "--no-progress"]) == 0
+    result = audit(scored, ColumnOpinion("grade"))
+    assert (result.rows, result.invalid, sum(a.sampled for a in result.outcomes)) == (7, 1, 6)
+    assert "rows in the file: 7 (1 marked invalid by 'score --skip-invalid', not audited)" in format_report(result)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    rc, err = _err(capsys, str(empty), "--column", "answer")
+    assert rc == 1 and "has no scored rows to audit (0 rows, 0 marked invalid)" in err
