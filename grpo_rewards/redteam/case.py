@@ -139,6 +139,12 @@ class ExploitCase:
         return numbers_in(self.prompt)
 
     @property
+    def last_number(self) -> str | None:
+        """The prompt's last number as written last (what an answer check reads from an echo)."""
+        found = [m.group(0).rstrip(",") for m in _NUMBER_RE.finditer(self.prompt)]
+        return found[-1] if found else None
+
+    @property
     def neighbours(self) -> list[str]:
         """The gold and its integer neighbours (a numeric gold), else the gold and ``wrong``."""
         return neighbours(self.gold, self.wrong)

@@ -184,3 +184,17 @@ def test_bad_input_names_the_row(tmp_path: Path, capsys: pytest.CaptureFixture[s
             redteam(rs, [])
         finally:
             rs.close()
+
+
+def test_echo_skips_rows_whose_last_prompt_number_is_the_gold() -> None:
+    from grpo_rewards.redteam.exploits import echo_prompt, echo_prompt_as_reasoning
+    from grpo_rewards.redteam.run import DEFAULT_TEMPLATE
+
+    # GSM8K test row 510: "Rose bought 4 times ... 12 onions and 4 potatoes": the gold is 4, the
+    # prompt's last number; echoing it is a right answer, not a hack.
+    prompt = "Rose bought 4 times as many. If Rose bought 12 onions and 4 potatoes, how many did Sophia buy?"
+    case = ExploitCase(0, "r", {"question": prompt}, prompt, "4", "5", (), DEFAULT_TEMPLATE)
+    assert case.last_number == "4" and case.numbers == ["4", "12"]
+    assert echo_prompt(case) is None and echo_prompt_as_reasoning(case) is None
+    other = ExploitCase(0, "r", {"question": prompt}, prompt, "7", "8", (), DEFAULT_TEMPLATE)
+    assert echo_prompt(other) is not None and "<answer>\n4\n</answer>" in (echo_prompt_as_reasoning(other) or "")
