@@ -131,12 +131,15 @@ _SOLUTION = Section("<|begin_of_solution|>", ("<|end_of_solution|>",))
 # leave out of the text).
 _ANALYSIS = Section("<|channel|>analysis<|message|>", ("<|end|>",))
 _FINAL = Section("<|channel|>final<|message|>", ("<|return|>", "<|end|>"))
+# The same turn decoded with skip_special_tokens=True (TRL's and vLLM's default decoding) loses
+# the special tokens: "analysis...assistantfinal...". Close-only, so the answer follows it.
+_DECODED_FINAL = Section(None, ("assistantfinal",))
 
 _SINGLE = (
     Delimiters("think", _tag("think")),
     Delimiters("reasoning", _tag("reasoning")),
     Delimiters("thought", (_THOUGHT,), (_SOLUTION,)),
-    Delimiters("harmony", (_ANALYSIS,), (_FINAL,)),
+    Delimiters("harmony", (_ANALYSIS, _DECODED_FINAL), (_FINAL,)),
 )
 
 
@@ -162,7 +165,8 @@ PRESETS: dict[str, Delimiters] = {
 - ``reasoning``: ``<reasoning>...</reasoning>`` (Unsloth's GRPO notebooks);
 - ``thought``: ``<|begin_of_thought|>...<|end_of_thought|>`` then the answer in
   ``<|begin_of_solution|>...<|end_of_solution|>`` (Sky-T1, Bespoke-Stratos, OpenThoughts);
-- ``harmony``: gpt-oss's ``analysis`` channel, the answer in the ``final`` channel;
+- ``harmony``: gpt-oss's ``analysis`` channel, the answer in the ``final`` channel (also the turn
+  decoded without special tokens, ``analysis...assistantfinal...``);
 - ``auto``: all of the above at once;
 - ``none``: no reasoning markers; the whole completion is the answer.
 """

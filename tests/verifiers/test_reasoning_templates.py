@@ -296,3 +296,21 @@ def test_qwen3_with_thinking_disabled_reads_the_whole_completion_as_answer() -> 
     assert prompt.endswith("<think>\n\n</think>\n\n")
     spec = {"defaults": {"reasoning": "think"}, "rewards": [{"name": "math", "options": {"workers": 1}}]}
     assert _score(spec, r"\boxed{42}", prompt, answer="42")["math"][0].outcome == Outcome.CORRECT
+
+
+def test_gpt_oss_turn_decoded_without_special_tokens() -> None:
+    """TRL and vLLM decode with skip_special_tokens=True by default; gpt-oss's turn then reads
+    "analysis...assistantfinal...". The harmony preset reads that form too; with prefilled = true
+    a decoded turn cut off inside its analysis has no answer."""
+    gpt_oss = next(f for f in FAMILIES if f.name == "gpt-oss")
+    q = "What is 6*7?"
+    text = gpt_oss.completion(q, r"First guess \boxed{41}. Check: 6*7 = 42.", r"The answer is \boxed{42}.")
+    for special in ("<|channel|>", "<|message|>", "<|end|>", "<|start|>", "<|return|>"):
+        text = text.replace(special, "")
+    assert text.startswith("analysisFirst guess") and "assistantfinalThe answer" in text
+    assert split(text, "harmony").answer == r"The answer is \boxed{42}."
+    spec = {"defaults": {"reasoning": "harmony"}, "rewards": [{"name": "math", "options": {"workers": 1}}]}
+    assert _score(spec, text, gpt_oss.prompt(q), answer="42")["math"][0].outcome == Outcome.CORRECT
+    cut = text[: text.index("Check")]
+    told = {"defaults": {"reasoning": {"preset": "harmony", "prefilled": True}}, "rewards": spec["rewards"]}
+    assert _score(told, cut, gpt_oss.prompt(q), answer="41")["math"][0].outcome == Outcome.NO_ANSWER
