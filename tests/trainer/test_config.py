@@ -142,3 +142,19 @@ def test_a_reward_file_named_in_a_config_is_found_next_to_it(tmp_path, monkeypat
     cfg = load_config("conf/run.toml")
     rs = load_rewards(reward_spec(cfg))
     assert rs.names == ["exact"] and rs.reward_weights == [0.5]
+
+
+def test_reward_defaults_reasoning_reaches_the_reward_components() -> None:
+    """``--set reward_defaults.reasoning=harmony`` sets the reasoning delimiters of every component
+    that has the option (docs/verifiers/reasoning.md); a typo is a ConfigError naming the preset."""
+    from grpo_rewards.composition import parse_reward_spec
+
+    cfg = load_config(None, ["reward_defaults.reasoning=harmony"])
+    spec = parse_reward_spec(reward_spec(cfg))
+    assert {c.name: c.options.get("reasoning") for c in spec.components} == {
+        "math": "harmony",
+        "format.think": "harmony",
+        "length.overlong": "harmony",
+    }
+    with pytest.raises(ConfigError, match="did you mean 'harmony'"):
+        parse_reward_spec(reward_spec(load_config(None, ["reward_defaults.reasoning=harmonie"])))
