@@ -60,7 +60,11 @@ class ReasoningGymVerifier(Verifier):
         tag: str = "answer",
         strict: bool = True,
         partial_credit: bool = True,
+        reasoning: Any = "think",
     ) -> None:
+        from grpo_rewards.reasoning import parse_reasoning
+
+        self.reasoning = parse_reasoning(reasoning)
         if extract not in ("auto", "tag"):
             raise ValueError(f"extract must be 'auto' or 'tag', got {extract!r}")
         self.task = task
@@ -103,9 +107,19 @@ class ReasoningGymVerifier(Verifier):
                 self._datasets[key] = ds
         return ds
 
-    def _answer(self, completion: str) -> tuple[str | None, Score | None]:
-        # The core's extraction, so rg.* reads answers exactly as exact/choice do.
-        found = extract_answer(completion, tag=self.tag, extract=self.extract, same=_norm)
+    def _answer(self, completion: str, prompt: Any = None) -> tuple[str | None, Score | None]:
+        # The core's extraction, so rg.* reads answers exactly as exact/choice do, with the same
+        # reasoning delimiters (the ``reasoning`` option, usually from the composition's [defaults]).
+        from grpo_rewards.reasoning import prefilled_for
+
+        found = extract_answer(
+            completion,
+            tag=self.tag,
+            extract=self.extract,
+            same=_norm,
+            reasoning=self.reasoning,
+            prefilled=prefilled_for(self.reasoning, prompt),
+        )
         if found.hedged:
             return None, Score.wrong(f"{found.blocks} different <{self.tag}> blocks (hedging)")
         if self.extract == "tag" and not found.blocks:
@@ -132,7 +146,7 @@ class ReasoningGymVerifier(Verifier):
         except (TypeError, ValueError, AssertionError) as exc:
             return Score.bad_reference(f"cannot build reasoning-gym task {task!r} with config {config}: {exc}")
 
-        answer, early = self._answer(sample.completion)
+        answer, early = self._answer(sample.completion, sample.prompt)
         if early is not None:
             return early
         assert answer is not None
@@ -175,9 +189,16 @@ class TaskVerifier(ReasoningGymVerifier):
         tag: str = "answer",
         strict: bool = True,
         partial_credit: bool = True,
+        reasoning: Any = "think",
     ) -> None:
         super().__init__(
-            task=self.task_name, column=column, extract=extract, tag=tag, strict=strict, partial_credit=partial_credit
+            task=self.task_name,
+            column=column,
+            extract=extract,
+            tag=tag,
+            strict=strict,
+            partial_credit=partial_credit,
+            reasoning=reasoning,
         )
 
 

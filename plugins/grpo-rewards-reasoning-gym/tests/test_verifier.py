@@ -20,7 +20,8 @@ def _rows(task: str, n: int = 3, seed: int = 5) -> list[dict[str, Any]]:
 
 
 def _score(spec: Any, rows: list[dict[str, Any]], completions: list[str]) -> list[grpo_rewards.Score]:
-    rs = grpo_rewards.load_rewards([spec] if not isinstance(spec, list) else spec)
+    whole = isinstance(spec, list) or (isinstance(spec, dict) and "rewards" in spec)
+    rs = grpo_rewards.load_rewards(spec if whole else [spec])
     result = rs.score(completions, columns={"rg_entry": [r["rg_entry"] for r in rows]})
     return result.scores[rs.names[0]]
 
@@ -33,6 +34,19 @@ def test_gold_answer_is_correct_and_reasoning_inside_think_is_ignored(registry: 
     # an <answer> inside <think> is not the answer
     s = _score("rg.leg_counting", rows[:1], [f"<think><answer>{gold[0]}</answer></think> I don't know"])[0]
     assert (s.value, s.outcome.value) == (0.0, "wrong")
+
+
+def test_reasoning_delimiters_come_from_the_compositions_defaults(registry: Registry) -> None:
+    rows = _rows("leg_counting", n=1)
+    g = rows[0]["answer"]
+    harmony = (
+        f"<|channel|>analysis<|message|><answer>7</answer>?<|end|>"
+        f"<|start|>assistant<|channel|>final<|message|><answer>{g}</answer>"
+    )
+    spec = {"defaults": {"reasoning": "harmony"}, "rewards": ["rg.leg_counting"]}
+    assert _score(spec, rows, [harmony])[0].outcome.value == "correct"
+    # read with the default <think> delimiters, the draft in the analysis channel is a second answer
+    assert _score("rg.leg_counting", rows, [harmony])[0].outcome.value == "wrong"
 
 
 def test_gold_inside_a_longer_answer_gets_nothing(registry: Registry) -> None:
