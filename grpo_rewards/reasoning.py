@@ -19,8 +19,11 @@ How a completion is read (:func:`split`):
   is never closed runs to the end of the text (a truncated completion has no answer).
 - **Prefilled opening tags.** Chat templates of DeepSeek-R1(-Distill) and Qwen3 open ``<think>``
   in the generation prompt, so the completion starts inside the reasoning and carries only
-  ``</think>``. A closing marker that comes before any opening marker is therefore read as the end
-  of a reasoning section that began at the start of the text (up to the last such closing marker).
+  ``</think>``. A closing marker in a completion that has no opening marker at all is therefore
+  read as the end of a reasoning section that began at the start of the text (up to the last
+  closing marker); so is one before the first opening marker when the prompt is known to be
+  prefilled. A completion that writes its own opening marker was not prefilled: a stray closing
+  marker before it is text (the embedded demo's tiny model writes ``7 - 2 = 6 </think> <think>``).
   With ``prefilled=True`` (a prompt that ends with the opening marker) a completion with no
   closing marker at all is all reasoning, with no answer.
 - The answer is the text outside reasoning sections or, when the delimiters name an answer section
@@ -329,7 +332,10 @@ def split(text: str, delimiters: Any = DEFAULT, *, prefilled: bool | None = None
     pos = 0
     first_open = open_re.search(text) if open_re is not None else None
     head_end = first_open.start() if first_open is not None else len(text)
-    if close_re is not None and prefilled is not False:
+    # Inferring a prefilled tag (prefilled is None) needs a completion that never opens the section
+    # itself: a model whose prompt opened <think> does not write <think>. "7 - 2 = 6 </think> <think>"
+    # from a model that was not prefilled keeps its stray closing tag as text, as before.
+    if close_re is not None and (prefilled or (prefilled is None and first_open is None)):
         last = None
         for m in close_re.finditer(text, 0, head_end):
             last = m

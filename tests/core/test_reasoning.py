@@ -56,6 +56,21 @@ def test_text_between_sections_is_kept_and_stray_closers_end_the_prefilled_part(
     assert split("a</think>b</think>c").answer == "c"  # TRL: after the last delimiter
 
 
+def test_a_stray_closer_in_a_completion_that_opens_the_section_itself_is_text() -> None:
+    """A model that writes its own <think> was not prefilled. The embedded demo's tiny model
+    writes such completions; reading the stray </think> as the end of a prefilled section made
+    math say no_answer for a right answer and cut the demo's held-out accuracy (66.3 % -> 41.3 %)."""
+    demo = "7 - 2 = 6\n</think>\n</think>\n<think>\n</answer>"
+    assert split(demo).answer == "7 - 2 = 6\n</think>\n</think>\n"
+    assert split(demo, prefilled=True).answer.strip() == ""  # a prompt known to open <think>: no answer
+    rs = load_rewards(["math"])
+    try:
+        out = rs.score([demo], columns={"answer": ["6"]})
+    finally:
+        rs.close()
+    assert out.scores["math"][0].outcome.value == "correct"
+
+
 def test_prefilled_prompt_makes_a_completion_without_closing_tag_all_reasoning() -> None:
     assert split("still thinking 41", "think", prefilled=True).answer == ""
     assert split("still thinking 41", "think").answer == "still thinking 41"
