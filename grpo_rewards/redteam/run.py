@@ -27,7 +27,15 @@ from grpo_rewards.redteam.case import ComponentInfo, ExploitCase, wrong_answer
 from grpo_rewards.redteam.exploits import code_stub
 from grpo_rewards.rewardset import RewardSet
 
-__all__ = ["DEFAULT_TEMPLATE", "CODE_TEMPLATE", "ExploitResult", "RedteamReport", "redteam", "registered_exploits"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "CODE_TEMPLATE",
+    "default_template",
+    "ExploitResult",
+    "RedteamReport",
+    "redteam",
+    "registered_exploits",
+]
 
 DEFAULT_TEMPLATE = "<think>\n{reasoning}\n</think>\n<answer>\n{answer}\n</answer>"
 """The floor's format for answer checks (``math``, ``exact``, ``choice``, plain functions)."""
@@ -117,6 +125,32 @@ def registered_exploits() -> list[Exploit]:
     return sorted(out, key=lambda x: (x.origin != "built-in" and not x.origin.startswith("grpo_rewards."), x.name))
 
 
+def default_template(components: Sequence[ComponentInfo]) -> str:
+    """The right format for a composition: :data:`DEFAULT_TEMPLATE` (:data:`CODE_TEMPLATE` with
+    ``code``), with the reasoning (and answer) markers of the first component's ``reasoning``
+    setting (grpo_rewards.reasoning; a ``[defaults]`` setting reaches every component)."""
+    from grpo_rewards.reasoning import parse_reasoning
+
+    has_code = any(c.verifier == "code" for c in components)
+    base = CODE_TEMPLATE if has_code else DEFAULT_TEMPLATE
+    setting = next((c.options["reasoning"] for c in components if "reasoning" in c.options), None)
+    if setting is None:
+        return base
+    kind = parse_reasoning(setting).kinds()[0]
+    pair, answer = kind.tag_pair, kind.answer_pair
+    if kind.name == "harmony" and not has_code:  # one gpt-oss turn, as the harmony renderer writes it
+        return (
+            "<|channel|>analysis<|message|>{reasoning}<|end|><|start|>assistant<|channel|>final<|message|>"
+            "{answer}<|return|>"
+        )
+    body = "```python\n{answer}\n```" if has_code else "<answer>\n{answer}\n</answer>"
+    if answer is not None and not has_code:
+        body = f"{answer[0]}\n{{answer}}\n{answer[1]}"
+    if pair is None:
+        return "{reasoning}\n" + body
+    return f"{pair[0]}\n{{reasoning}}\n{pair[1]}\n" + body
+
+
 def _info(c: ComponentSpec) -> ComponentInfo:
     return ComponentInfo(c.name, "" if c.function is not None else c.verifier, c.weight, dict(c.options))
 
@@ -194,14 +228,15 @@ def redteam(
     :param prompt_column: the prompt's column (default: the first of ``prompt``, ``question``,
         ``problem``, ``query``, ``instruction`` the row has).
     :param template: the right format, with ``{reasoning}`` and ``{answer}`` (default:
-        :data:`DEFAULT_TEMPLATE`, or :data:`CODE_TEMPLATE` for a composition with ``code``).
+        :func:`default_template`: :data:`DEFAULT_TEMPLATE`, or :data:`CODE_TEMPLATE` for a
+        composition with ``code``, in the markers of the composition's ``reasoning`` setting).
     :param threshold: a hack is flagged when its mean reward beats the floor's by more.
     :param max_paying: paying completions kept per exploit (for a person to read).
     :raises InputError: a row without a prompt, or without the gold where one is needed.
     """
     components = [_info(c) for c in rs.spec.components]
     has_code = any(c.verifier == "code" for c in components)
-    template = template or (CODE_TEMPLATE if has_code else DEFAULT_TEMPLATE)
+    template = template or default_template(components)
     if "{answer}" not in template:
         raise ConfigError(f"the template must contain {{answer}}: {template!r}")
     gold_col = _gold_column(rs, gold_column)

@@ -198,3 +198,33 @@ def test_echo_skips_rows_whose_last_prompt_number_is_the_gold() -> None:
     assert echo_prompt(case) is None and echo_prompt_as_reasoning(case) is None
     other = ExploitCase(0, "r", {"question": prompt}, prompt, "7", "8", (), DEFAULT_TEMPLATE)
     assert echo_prompt(other) is not None and "<answer>\n4\n</answer>" in (echo_prompt_as_reasoning(other) or "")
+
+
+@pytest.mark.parametrize(
+    ("preset", "opening", "answer_open"),
+    [
+        ("reasoning", "<reasoning>", "<answer>"),
+        ("thought", "<|begin_of_thought|>", "<|begin_of_solution|>"),
+        ("harmony", "<|channel|>analysis<|message|>", "<|channel|>final<|message|>"),
+    ],
+)
+def test_the_floor_takes_the_compositions_reasoning_markers(
+    tmp_path: Path, preset: str, opening: str, answer_open: str
+) -> None:
+    """With [defaults] reasoning = PRESET, the floor and ceiling are written in that family's
+    markers, so format.think pays them and math reads their answer (the ceiling beats the floor)."""
+    config = tmp_path / "rewards.toml"
+    config.write_text(
+        f'[defaults]\nreasoning = "{preset}"\n\n[[rewards]]\nname = "math"\n\n[[rewards]]\nname = "format.think"\nweight = 0.2\n'
+    )
+    rs = load_rewards(config)
+    try:
+        report = redteam(rs, _rows(GSM8K, 3))
+    finally:
+        rs.close()
+    from grpo_rewards.redteam.run import default_template
+
+    template = default_template(report.components)
+    assert template.startswith(opening) and answer_open in template
+    assert report.ceiling_mean == pytest.approx(1.2) and report.floor_mean == pytest.approx(0.2)
+    assert report.passed, [(r.exploit.name, r.margin) for r in report.flagged]
