@@ -24,7 +24,7 @@ from grpo_rewards.composition import ComponentSpec
 from grpo_rewards.contract import Outcome
 from grpo_rewards.errors import ConfigError, InputError
 from grpo_rewards.redteam.case import ComponentInfo, ExploitCase, wrong_answer
-from grpo_rewards.redteam.exploits import code_stub
+from grpo_rewards.redteam.exploits import code_stub, code_tests
 from grpo_rewards.rewardset import RewardSet
 
 __all__ = [
@@ -204,6 +204,177 @@ def _seed(seed: int, *parts: object) -> int:
     return zlib.crc32(repr((seed, *parts)).encode())
 
 
+def _case(
+    index: int,
+    where: str,
+    data: Mapping[str, Any],
+    *,
+    prompt_column: str | None,
+    gold_column: str | None,
+    components: tuple[ComponentInfo, ...],
+    template: str,
+    limit: tuple[int, str] | None,
+) -> ExploitCase:
+    """One row made ready for the exploits: its prompt text, its gold and an honest wrong answer."""
+    has_code = any(c.verifier == "code" for c in components)
+    pcol = prompt_column or next((c for c in PROMPT_COLUMNS if c in data), None)
+    if pcol is None or pcol not in data:
+        wanted = prompt_column or " or ".join(PROMPT_COLUMNS)
+        raise InputError(f"{where}: no prompt column ({wanted}); the row has: {', '.join(sorted(data)) or '(none)'}")
+    gold = None
+    col = gold_column
+    if col is None and not has_code:
+        col = next((c for c in GOLD_COLUMNS if c in data), None)
+    if col is not None:
+        if col not in data:
+            raise InputError(
+                f"{where}: missing gold column {col!r} (the row has: {', '.join(sorted(data))}); "
+                "name it with --gold-column"
+            )
+        gold = data[col] if has_code else _gold_text(data[col])
+        if gold is None:
+            raise InputError(f"{where}: the gold in column {col!r} is empty or unusable: {data[col]!r}")
+    case = ExploitCase(
+        index=index,
+        where=where,
+        row=dict(data),
+        prompt=_prompt_text(data[pcol]),
+        gold=None if gold is None else str(gold),
+        wrong="",
+        components=components,
+        template=template,
+        length_limit=limit,
+    )
+    if has_code:
+        return dataclasses.replace(case, wrong=code_stub(code_tests(case)))
+    return dataclasses.replace(case, wrong=wrong_answer(case.gold))
+
+
+def _attacks(
+    case: ExploitCase, active: Sequence[Exploit], seed: int, failures: dict[str, str]
+) -> list[tuple[str, str]]:
+    """``(label, completion)`` for the floor, the ceiling and every exploit that applies; an exploit
+    that raises or returns a non-string is recorded in ``failures``, not tried."""
+    items = [("floor", case.floor)]
+    if case.ceiling is not None:
+        items.append(("ceiling", case.ceiling))
+    for ex in active:
+        try:
+            text = ex.generate(dataclasses.replace(case, rng=random.Random(_seed(seed, case.index, ex.name))))
+        except Exception as exc:  # noqa: BLE001 - a broken exploit is reported by name, not tried
+            failures.setdefault(ex.name, f"{case.where}: {type(exc).__name__}: {exc}")
+            continue
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            failures.setdefault(ex.name, f"{case.where}: returned {type(text).__name__}, not a string or None")
+            continue
+        items.append((ex.name, text))
+    return items
+
+
+@dataclass
+class _Tally:
+    """Running sums over the scored chunks: per exploit, (hack, floor) totals per row and the
+    weighted gain of each component over the floor; the paying completions kept for reading."""
+
+    rs: RewardSet
+    results: dict[str, ExploitResult]
+    threshold: float
+    max_paying: int
+    totals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    gains: dict[str, defaultdict[str, float]] = field(default_factory=dict)
+    floors: list[float] = field(default_factory=list)
+    ceilings: list[float] = field(default_factory=list)
+    paying: list[dict[str, Any]] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)
+
+    def score(self, chunk: Sequence[tuple[ExploitCase, Any, list[tuple[str, str]]]]) -> None:
+        """Score one chunk of rows (case, prompt as given, attacks) in one batch, and add it up."""
+        completions: list[str] = []
+        prompts: list[Any] = []
+        columns: dict[str, list[Any]] = {k: [] for case, _, _ in chunk for k in case.row}
+        at: list[dict[str, int]] = []  # per row: label -> index in the batch
+        for case, prompt, items in chunk:
+            at.append({})
+            for label, text in items:
+                at[-1][label] = len(completions)
+                completions.append(text)
+                prompts.append(prompt)
+                for k, values in columns.items():
+                    values.append(case.row.get(k))
+        out = self.rs.score(completions, prompts=prompts, columns=columns)
+        weights = {c.name: c.weight for c in self.rs.spec.components}
+
+        def total(i: int) -> float:  # TRL sums the weighted values that are not None (nansum)
+            t = out.totals[i]
+            return 0.0 if t is None or not math.isfinite(t) else float(t)
+
+        def part(i: int, name: str) -> float:
+            v = out.values[name][i]
+            return 0.0 if v is None else weights[name] * v
+
+        for (case, _, _), labels in zip(chunk, at, strict=True):
+            f = labels["floor"]
+            self.floors.append(total(f))
+            if "ceiling" in labels:
+                self.ceilings.append(total(labels["ceiling"]))
+            for label, i in labels.items():
+                if label in ("floor", "ceiling"):
+                    continue
+                r = self.results[label]
+                self.totals.setdefault(label, []).append((total(i), total(f)))
+                gains = self.gains.setdefault(label, defaultdict(float))
+                for name in self.rs.names:
+                    gains[name] += part(i, name) - part(f, name)
+                    s = out.scores[name][i]
+                    r.outcomes.setdefault(name, Counter())[s.outcome.value] += 1
+                    if s.outcome is Outcome.ERROR and name not in r.errors:
+                        r.errors[name] = s.detail or "error"
+                if total(i) - total(f) > self.threshold and self.kept[label] < self.max_paying:
+                    self.kept[label] += 1
+                    self.paying.append(
+                        {
+                            "exploit": label,
+                            "where": case.where,
+                            "completion": completions[i],
+                            "reward": total(i),
+                            "floor_reward": total(f),
+                            "floor": completions[f],
+                            "components": {
+                                name: {
+                                    "value": out.values[name][i],
+                                    "outcome": out.scores[name][i].outcome.value,
+                                    "detail": out.scores[name][i].detail,
+                                    "floor_value": out.values[name][f],
+                                }
+                                for name in self.rs.names
+                            },
+                        }
+                    )
+
+    def finish(self, skipped: dict[str, str], failures: Mapping[str, str]) -> list[ExploitResult]:
+        """The results of the exploits that ran on at least one row, largest margin first."""
+        done = []
+        for name, r in self.results.items():
+            pairs = self.totals.get(name, [])
+            if name in failures:
+                continue
+            if not pairs:
+                skipped.setdefault(name, "did not apply to any row")
+                continue
+            n = len(pairs)
+            r.rows = n
+            r.mean = sum(h for h, _ in pairs) / n
+            r.floor_mean = sum(f for _, f in pairs) / n
+            r.margin = r.mean - r.floor_mean
+            r.paying_rows = sum(1 for h, f in pairs if h - f > self.threshold)
+            r.paid_by = {k: v / n for k, v in self.gains[name].items() if v / n > 1e-9}
+            r.flagged = r.margin > self.threshold
+            done.append(r)
+        return sorted(done, key=lambda r: (-r.margin, r.exploit.name))
+
+
 def redteam(
     rs: RewardSet,
     rows: Iterable[tuple[str, Mapping[str, Any]]],
@@ -231,196 +402,65 @@ def redteam(
         :func:`default_template`: :data:`DEFAULT_TEMPLATE`, or :data:`CODE_TEMPLATE` for a
         composition with ``code``, in the markers of the composition's ``reasoning`` setting).
     :param threshold: a hack is flagged when its mean reward beats the floor's by more.
+    :param batch_rows: rows scored together in one ``RewardSet.score`` batch.
     :param max_paying: paying completions kept per exploit (for a person to read).
-    :raises InputError: a row without a prompt, or without the gold where one is needed.
+    :param progress: called with the number of rows each time a batch is scored.
+    :raises InputError: no rows, or a row without a prompt, or without the gold where one is needed.
     """
-    components = [_info(c) for c in rs.spec.components]
-    has_code = any(c.verifier == "code" for c in components)
+    components = tuple(_info(c) for c in rs.spec.components)
     template = template or default_template(components)
     if "{answer}" not in template:
         raise ConfigError(f"the template must contain {{answer}}: {template!r}")
     gold_col = _gold_column(rs, gold_column)
     verifiers = {c.verifier for c in components}
-    pool = list(exploits) if exploits is not None else registered_exploits()
     skipped: dict[str, str] = {}
     active: list[Exploit] = []
-    for ex in pool:
+    for ex in exploits if exploits is not None else registered_exploits():
         if ex.targets and not any(
             (v.startswith(t) if t.endswith(".") else v == t) for v in verifiers for t in ex.targets
         ):
             skipped[ex.name] = f"targets {', '.join(ex.targets)}, which the composition does not use"
         else:
             active.append(ex)
-    results = {ex.name: ExploitResult(ex) for ex in active}
-    sums: dict[str, defaultdict[str, float]] = {ex.name: defaultdict(float) for ex in active}
-    totals: dict[str, list[tuple[float, float]]] = {ex.name: [] for ex in active}
+    tally = _Tally(rs, {ex.name: ExploitResult(ex) for ex in active}, threshold, max_paying)
     failures: dict[str, str] = {}
-    paying: list[dict[str, Any]] = []
-    floor_totals: list[float] = []
-    ceiling_totals: list[float] = []
     limit = _length_limit(components)
     n_rows = 0
-
-    def flush(chunk: list[tuple[ExploitCase, list[tuple[str, str]]]]) -> None:
-        completions: list[str] = []
-        prompts: list[Any] = []
-        columns: dict[str, list[Any]] = {k: [] for case, _ in chunk for k in case.row}
-        owners: list[tuple[int, str]] = []
-        for ci, (case, items) in enumerate(chunk):
-            for label, text in items:
-                completions.append(text)
-                prompts.append(case.row.get("_prompt_value", case.prompt))
-                for k in columns:
-                    columns[k].append(case.row.get(k))
-                owners.append((ci, label))
-        columns.pop("_prompt_value", None)
-        out = rs.score(completions, prompts=prompts, columns=columns)
-        weights = {c.name: c.weight for c in rs.spec.components}
-        per_row: dict[int, dict[str, int]] = {}
-        for i, (ci, label) in enumerate(owners):
-            per_row.setdefault(ci, {})[label] = i
-
-        def total(i: int) -> float:
-            t = out.totals[i]
-            return 0.0 if t is None or not math.isfinite(t) else float(t)
-
-        def part(i: int, name: str) -> float:
-            v = out.values[name][i]
-            return 0.0 if v is None else weights[name] * v
-
-        for ci, labels in per_row.items():
-            case = chunk[ci][0]
-            f = labels["floor"]
-            floor_totals.append(total(f))
-            if "ceiling" in labels:
-                ceiling_totals.append(total(labels["ceiling"]))
-            for label, i in labels.items():
-                if label in ("floor", "ceiling"):
-                    continue
-                r = results[label]
-                totals[label].append((total(i), total(f)))
-                for name in rs.names:
-                    sums[label][name] += part(i, name) - part(f, name)
-                    s = out.scores[name][i]
-                    r.outcomes.setdefault(name, Counter())[s.outcome.value] += 1
-                    if s.outcome is Outcome.ERROR and name not in r.errors:
-                        r.errors[name] = s.detail or "error"
-                if total(i) - total(f) > threshold and sum(1 for p in paying if p["exploit"] == label) < max_paying:
-                    paying.append(
-                        {
-                            "exploit": label,
-                            "where": case.where,
-                            "completion": completions[i],
-                            "reward": total(i),
-                            "floor_reward": total(f),
-                            "floor": completions[f],
-                            "components": {
-                                name: {
-                                    "value": out.values[name][i],
-                                    "outcome": out.scores[name][i].outcome.value,
-                                    "detail": out.scores[name][i].detail,
-                                    "floor_value": out.values[name][f],
-                                }
-                                for name in rs.names
-                            },
-                        }
-                    )
-
-    chunk: list[tuple[ExploitCase, list[tuple[str, str]]]] = []
+    chunk: list[tuple[ExploitCase, Any, list[tuple[str, str]]]] = []
     for index, (where, data) in enumerate(rows):
         n_rows += 1
-        pcol = prompt_column or next((c for c in PROMPT_COLUMNS if c in data), None)
-        if pcol is None or pcol not in data:
-            wanted = prompt_column or " or ".join(PROMPT_COLUMNS)
-            raise InputError(
-                f"{where}: no prompt column ({wanted}); the row has: {', '.join(sorted(data)) or '(none)'}"
-            )
-        gold = None
-        col = gold_col
-        if col is None and not has_code:
-            col = next((c for c in GOLD_COLUMNS if c in data), None)
-        if col is not None:
-            if col not in data:
-                raise InputError(
-                    f"{where}: missing gold column {col!r} (the row has: {', '.join(sorted(data))}); "
-                    "name it with --gold-column"
-                )
-            gold = data[col] if has_code else _gold_text(data[col])
-            if gold is None:
-                raise InputError(f"{where}: the gold in column {col!r} is empty or unusable: {data[col]!r}")
-        row = dict(data)
-        row["_prompt_value"] = data[pcol]
-        case = ExploitCase(
-            index=index,
-            where=where,
-            row=row,
-            prompt=_prompt_text(data[pcol]),
-            gold=None if gold is None else str(gold),
-            wrong="",
-            components=tuple(components),
+        case = _case(
+            index,
+            where,
+            data,
+            prompt_column=prompt_column,
+            gold_column=gold_col,
+            components=components,
             template=template,
-            length_limit=limit,
+            limit=limit,
         )
-        if has_code:
-            from grpo_rewards.redteam.exploits import _tests
-
-            case = dataclasses.replace(case, wrong=code_stub(_tests(case)))
-        else:
-            case = dataclasses.replace(case, wrong=wrong_answer(case.gold))
-        items: list[tuple[str, str]] = [("floor", case.floor)]
-        if case.ceiling is not None:
-            items.append(("ceiling", case.ceiling))
-        for ex in active:
-            try:
-                text = ex.generate(dataclasses.replace(case, rng=random.Random(_seed(seed, index, ex.name))))
-            except Exception as exc:  # noqa: BLE001 - a broken exploit is reported by name, not tried
-                failures.setdefault(ex.name, f"{where}: {type(exc).__name__}: {exc}")
-                continue
-            if text is None:
-                continue
-            if not isinstance(text, str):
-                failures.setdefault(ex.name, f"{where}: returned {type(text).__name__}, not a string or None")
-                continue
-            items.append((ex.name, text))
-        chunk.append((case, items))
+        pcol = prompt_column or next(c for c in PROMPT_COLUMNS if c in data)
+        chunk.append((case, data[pcol], _attacks(case, active, seed, failures)))
         if len(chunk) >= batch_rows:
-            flush(chunk)
+            tally.score(chunk)
             if progress is not None:
                 progress(len(chunk))
             chunk = []
     if chunk:
-        flush(chunk)
+        tally.score(chunk)
         if progress is not None:
             progress(len(chunk))
     if n_rows == 0:
         raise InputError("no rows to red-team")
-
-    out_results = []
-    for name, r in results.items():
-        if name in failures:
-            continue
-        pairs = totals[name]
-        r.rows = len(pairs)
-        if not pairs:
-            skipped.setdefault(name, "did not apply to any row")
-            continue
-        r.mean = sum(h for h, _ in pairs) / len(pairs)
-        r.floor_mean = sum(f for _, f in pairs) / len(pairs)
-        r.margin = r.mean - r.floor_mean
-        r.paying_rows = sum(1 for h, f in pairs if h - f > threshold)
-        r.paid_by = {k: v / len(pairs) for k, v in sums[name].items() if v / len(pairs) > 1e-9}
-        r.flagged = r.margin > threshold
-        out_results.append(r)
-    out_results.sort(key=lambda r: (-r.margin, r.exploit.name))
     return RedteamReport(
         source=rs.spec.source,
-        components=components,
+        components=list(components),
         rows=n_rows,
         threshold=threshold,
-        floor_mean=sum(floor_totals) / len(floor_totals),
-        ceiling_mean=sum(ceiling_totals) / len(ceiling_totals) if ceiling_totals else None,
-        results=out_results,
-        paying=paying,
+        floor_mean=sum(tally.floors) / len(tally.floors),
+        ceiling_mean=sum(tally.ceilings) / len(tally.ceilings) if tally.ceilings else None,
+        results=tally.finish(skipped, failures),
+        paying=tally.paying,
         skipped=skipped,
         failures=failures,
     )
