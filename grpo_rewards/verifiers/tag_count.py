@@ -41,6 +41,26 @@ def tag_lines(tags: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+def reasoning_tag(setting: Any) -> str:
+    """The tag name of a ``reasoning`` setting (grpo_rewards.reasoning) whose reasoning section
+    is one ``<name>...</name>`` tag (``think``, ``reasoning``, ``"<thinking>"``); other settings
+    (Sky-T1's thought markers, harmony's channels, several kinds) have no R1 tag lines to count.
+
+    :raises ValueError: naming the setting, for those others.
+    """
+    from grpo_rewards.reasoning import parse_reasoning
+
+    kinds = parse_reasoning(setting).kinds()
+    pair = kinds[0].tag_pair if len(kinds) == 1 else None
+    m = regex.fullmatch(r"<([A-Za-z_][\w\-]*)>", pair[0]) if pair is not None else None
+    if m is None or pair is None or pair[1] != f"</{m.group(1)}>":
+        raise ValueError(
+            f"reasoning {setting!r}: format.tag_count counts R1-style tag lines (<name> ... </name>), which this "
+            "setting does not have; use format.think or format.tags for it"
+        )
+    return str(m.group(1))
+
+
 class TagCount(Verifier):
     """A share of 1.0 for each tag line of the R1 template
     ``<think>\\n...\\n</think>\\n<answer>\\n...\\n</answer>`` (open-r1's ``tag_count_reward``: 0.25
@@ -59,7 +79,10 @@ class TagCount(Verifier):
     ``ordered=False, allow_empty=True`` gives open-r1's values exactly. On open-r1's own tests
     (``tests/test_rewards.py``, ``test_tag_count_rewards_*``) the defaults agree with it.
 
-    ``tags`` names the sections in order (default ``["think", "answer"]``). A chat template that
+    ``tags`` names the sections in order (default ``["think", "answer"]``). ``reasoning`` (the
+    shared setting, also from a composition's ``[defaults]``) names the first section when it is
+    one tag (``reasoning = "reasoning"``: Unsloth's ``<reasoning>``); settings without R1 tag
+    lines (``thought``, ``harmony``, ``auto``) are a configuration error. A chat template that
     opens ``<think>`` in the prompt costs a constant share on every completion, which GRPO's
     group-relative advantage cancels; use ``format.tags`` with ``prefilled`` where it matters.
     """
@@ -74,9 +97,12 @@ class TagCount(Verifier):
         tags: Sequence[str] = ("think", "answer"),
         ordered: bool = True,
         allow_empty: bool = False,
+        reasoning: Any = None,
     ) -> None:
         if isinstance(tags, str):
             tags = [tags]
+        if reasoning is not None:
+            tags = [reasoning_tag(reasoning), *list(tags)[1:]]
         if not tags:
             raise ValueError("at least one tag is needed")
         for i, t in enumerate(tags):

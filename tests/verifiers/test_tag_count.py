@@ -10,6 +10,8 @@ below from ``src/open_r1/rewards.py`` (commit c1e11922945753881e1992da765549098e
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grpo_rewards import load_rewards
@@ -122,3 +124,26 @@ def test_options_are_checked_and_the_contract_holds() -> None:
     assert_verifier_contract(TagCount(), [Sample(completion=t) for t in texts])
     rs = load_rewards([{"name": "format.tag_count", "options": {"ordered": False, "allow_empty": True}}])
     assert rs.score([t for t, _, _ in STUFFING]).values["format.tag_count"] == [t for _, t, _ in STUFFING]
+
+
+def test_the_shared_reasoning_setting_names_the_first_section(tmp_path: Path) -> None:
+    unsloth = "<reasoning>\n4 + 3 = 7\n</reasoning>\n<answer>\n7\n</answer>"
+    config = tmp_path / "rewards.toml"
+    config.write_text('[defaults]\nreasoning = "reasoning"\n\n[[rewards]]\nname = "format.tag_count"\n')
+    for spec in (config, [{"name": "format.tag_count", "options": {"reasoning": "reasoning"}}]):
+        rs = load_rewards(spec)
+        try:
+            assert rs.score([unsloth]).values["format.tag_count"] == [1.0]
+        finally:
+            rs.close()
+    rs = load_rewards(["format.tag_count"])
+    try:
+        assert rs.score([unsloth]).values["format.tag_count"] == [0.5]  # only the answer lines count
+    finally:
+        rs.close()
+
+
+@pytest.mark.parametrize("setting", ["harmony", "thought", "auto"])
+def test_a_reasoning_setting_without_tag_lines_is_a_config_error(setting: str) -> None:
+    with pytest.raises(ConfigError, match="counts R1-style tag lines"):
+        load_rewards([{"name": "format.tag_count", "options": {"reasoning": setting}}])
