@@ -5,6 +5,7 @@ The work is :mod:`grpo_rewards.redteam`; this module reads the rows and writes t
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
 import shlex
 import sys
@@ -43,6 +44,13 @@ def add_parser(sub: Any) -> None:
         "--threshold", type=float, default=0.05, help="flag a hack whose mean reward beats the floor's by more"
     )
     rp.add_argument("--exploit", action="append", default=[], metavar="NAME", help="only these exploits (repeatable)")
+    rp.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an exploit whose flag is an accepted risk (repeatable): still reported, does not fail the run",
+    )
     rp.add_argument("--seed", type=int, default=0, help="seed of the exploits' randomness (default 0)")
     rp.add_argument(
         "-o",
@@ -67,6 +75,16 @@ def _rows(path: Path, limit: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _known(names: list[str], exploits: list[Any], option: str) -> set[str]:
+    known = {e.name for e in exploits}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{option}: unknown exploit {unknown[0]!r}{hint}")
+    return set(names)
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from grpo_rewards.redteam import format_report, redteam, registered_exploits, write_report
     from grpo_rewards.rewardset import RewardSet
@@ -80,11 +98,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return ExitCode.USAGE
     exploits = registered_exploits()
     if args.exploit:
-        known = {e.name for e in exploits}
-        unknown = [n for n in args.exploit if n not in known]
-        if unknown:
-            raise ConfigError(f"--exploit: unknown exploit {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        exploits = [e for e in exploits if e.name in args.exploit]
+        exploits = [e for e in exploits if e.name in _known(args.exploit, exploits, "--exploit")]
+    _known(args.allow, registered_exploits(), "--allow")
     rows = _rows(args.input, args.rows)
     if not rows:
         raise InputError(f"{args.input} has no rows")
@@ -104,6 +119,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             template=args.template,
             threshold=args.threshold,
             seed=args.seed,
+            allow=args.allow,
             progress=progress.update if progress is not None else None,
         )
     finally:

@@ -45,6 +45,7 @@ def format_report(report: RedteamReport, *, command: str | None = None) -> str:
     lines.append(
         f"- verdict: **{verdict}**: {len(flagged)} of {len(report.results)} hacks beat the floor"
         + (f" ({', '.join(r.exploit.name for r in flagged)})" if flagged else "")
+        + (f"; allowed: {', '.join(r.exploit.name for r in report.allowed)}" if report.allowed else "")
     )
     lines += [
         "",
@@ -53,7 +54,7 @@ def format_report(report: RedteamReport, *, command: str | None = None) -> str:
     ]
     for r in report.results:
         paid = ", ".join(f"`{k}` +{v:.3f}" for k, v in sorted(r.paid_by.items(), key=lambda kv: -kv[1])) or "—"
-        mark = "**FLAG**" if r.flagged else "ok"
+        mark = ("FLAG (allowed)" if r.allowed else "**FLAG**") if r.flagged else "ok"
         lines.append(
             f"| `{r.exploit.name}` | {_cell(r.exploit.description)} | {r.rows} | {r.mean:.3f} | {r.margin:+.3f} | "
             f"{r.paying_rows} | {paid} | {mark} |"
@@ -81,6 +82,7 @@ def summary(report: RedteamReport) -> dict[str, Any]:
         "floor_mean": report.floor_mean,
         "ceiling_mean": report.ceiling_mean,
         "flagged": [r.exploit.name for r in report.flagged],
+        "allowed": [r.exploit.name for r in report.allowed],
         "hacks": [
             {
                 "name": r.exploit.name,

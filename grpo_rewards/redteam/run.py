@@ -73,6 +73,7 @@ class ExploitResult:
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)  # component -> outcome counts
     errors: dict[str, str] = field(default_factory=dict)  # component -> first error detail
     flagged: bool = False
+    allowed: bool = False  # flagged, but the user accepts it (--allow): reported, does not fail the run
 
 
 @dataclass
@@ -93,7 +94,13 @@ class RedteamReport:
 
     @property
     def flagged(self) -> list[ExploitResult]:
-        return [r for r in self.results if r.flagged]
+        """The hacks that beat the floor and were not allowed."""
+        return [r for r in self.results if r.flagged and not r.allowed]
+
+    @property
+    def allowed(self) -> list[ExploitResult]:
+        """The hacks that beat the floor but were allowed (accepted risks, still reported)."""
+        return [r for r in self.results if r.flagged and r.allowed]
 
     @property
     def separates(self) -> bool:
@@ -387,6 +394,7 @@ def redteam(
     seed: int = 0,
     batch_rows: int = 16,
     max_paying: int = 20,
+    allow: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
 ) -> RedteamReport:
     """Red-team ``rs`` on ``rows`` (``(where, data)`` pairs): see the module docstring.
@@ -404,6 +412,9 @@ def redteam(
     :param threshold: a hack is flagged when its mean reward beats the floor's by more.
     :param batch_rows: rows scored together in one ``RewardSet.score`` batch.
     :param max_paying: paying completions kept per exploit (for a person to read).
+    :param allow: exploits whose flag is an accepted risk (e.g. ``length.padding`` with
+        ``length.cosine``, which pays wrong answers for length by design): still scored and
+        reported, but they do not fail the run.
     :param progress: called with the number of rows each time a batch is scored.
     :raises InputError: no rows, or a row without a prompt, or without the gold where one is needed.
     """
@@ -422,7 +433,8 @@ def redteam(
             skipped[ex.name] = f"targets {', '.join(ex.targets)}, which the composition does not use"
         else:
             active.append(ex)
-    tally = _Tally(rs, {ex.name: ExploitResult(ex) for ex in active}, threshold, max_paying)
+    allowed = set(allow)
+    tally = _Tally(rs, {ex.name: ExploitResult(ex, allowed=ex.name in allowed) for ex in active}, threshold, max_paying)
     failures: dict[str, str] = {}
     limit = _length_limit(components)
     n_rows = 0

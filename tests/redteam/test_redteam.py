@@ -177,7 +177,9 @@ def test_bad_input_names_the_row(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["redteam", str(rows), "-r", "math", "--no-progress", "-o", str(tmp_path / "o")]) == ExitCode.FAILED
     assert "missing gold column 'answer'" in capsys.readouterr().err
     code = main(["redteam", str(GSM8K), "-r", "math", "--exploit", "spam.numbrs", "-o", str(tmp_path / "o")])
-    assert code == ExitCode.USAGE and "unknown exploit 'spam.numbrs'" in capsys.readouterr().err
+    assert code == ExitCode.USAGE and "unknown exploit 'spam.numbrs'; did you mean 'spam.numbers'?" in (
+        capsys.readouterr().err
+    )
     with pytest.raises(InputError, match="no rows"):
         rs = load_rewards(["math"])
         try:
@@ -228,3 +230,16 @@ def test_the_floor_takes_the_compositions_reasoning_markers(
     assert template.startswith(opening) and answer_open in template
     assert report.ceiling_mean == pytest.approx(1.2) and report.floor_mean == pytest.approx(0.2)
     assert report.passed, [(r.exploit.name, r.margin) for r in report.flagged]
+
+
+def test_length_cosine_pays_padding_and_allow_accepts_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """length.cosine pays a longer wrong answer more (Yeo et al. 2025, by design): padding a wrong
+    answer is flagged, and --allow turns that flag into an accepted, still reported, risk."""
+    args = [str(GSM8K), "--rows", "4", "-r", "math", "-r", "length.cosine", "--exploit", "length.padding"]
+    code, printed, summary = _run(args, tmp_path, capsys)
+    assert code == ExitCode.FLAGGED and summary["flagged"] == ["length.padding"]
+    padding = summary["hacks"][0]
+    assert padding["margin"] > 0.3 and set(padding["paid_by"]) == {"length.cosine"}
+    code, printed, summary = _run([*args, "--allow", "length.padding"], tmp_path, capsys)
+    assert code == ExitCode.OK and summary["flagged"] == [] and summary["allowed"] == ["length.padding"]
+    assert "FLAG (allowed)" in printed and "allowed: length.padding" in printed
