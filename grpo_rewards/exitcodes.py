@@ -13,7 +13,8 @@ code name            meaning
                      :class:`~grpo_rewards.ConfigError`)
 3    ``FLAGGED``     the check ran and found what it guards against: ``grpo-rewards
                      redteam`` found a reward hack that beats the floor (or a composition
-                     that pays the gold answer no more than a wrong one)
+                     that pays the gold answer no more than a wrong one); ``grpo-rewards
+                     audit --fail-above`` found a disagreement rate above the limit
 130  ``INTERRUPTED`` interrupted (Ctrl-C, ``SIGINT``: 128 + 2, as shells report it)
 ==== =============== =====================================================================
 """

@@ -57,6 +57,14 @@ def add_parser(sub: Any) -> None:
         "'correct' (default 0.5)",
     )
     sp.add_argument("--confidence", type=float, default=0.95, help="level of the intervals (default 0.95)")
+    sp.add_argument(
+        "--fail-above",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="exit 3 (FLAGGED) when an outcome's disagreement rate is above RATE with the interval's confidence, "
+        "i.e. the interval's lower bound exceeds it (e.g. 0.05), so that CI can gate on a verifier's error rate",
+    )
     sp.add_argument("--report", type=Path, help="write the Markdown report here (default: standard output)")
     sp.add_argument("--disagreements", type=Path, help="write the disagreeing rows here (JSONL)")
     sp.add_argument("--no-verdicts", type=Path, help="write the rows the second opinion gave no verdict on (JSONL)")
@@ -96,6 +104,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if name not in valid:
                 return _usage(err, f"--outcome {name!r} is not an outcome; valid: {', '.join(valid)}")
             outcomes.append(Outcome(name))
+    if args.fail_above is not None and not 0 <= args.fail_above < 1:
+        return _usage(err, "--fail-above must be a rate between 0 and 1, e.g. 0.05")
     if not args.scored.is_file():
         return _usage(err, f"{args.scored}: no such file")
     opinion: SecondOpinion
@@ -143,4 +153,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         written.append(f"wrote {args.report}")
     for line in written:
         (err if args.report is None else out).write(line + "\n")
+    if args.fail_above is not None:
+        above = [a for a in result.outcomes if a.judged and a.interval[0] > args.fail_above]
+        for a in above:
+            lo, hi = a.interval
+            err.write(
+                f"grpo-rewards audit: {a.outcome.value}: {a.kind} rate {100 * (a.rate or 0):.1f} % "
+                f"[{100 * lo:.1f} %, {100 * hi:.1f} %] is above "
+                f"--fail-above {args.fail_above:g} (the interval's lower bound exceeds it)\n"
+            )
+        if above:
+            return ExitCode.FLAGGED
     return ExitCode.OK

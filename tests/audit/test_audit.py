@@ -258,3 +258,19 @@ def test_rows_marked_invalid_by_score_are_counted_not_audited(
     empty.write_text("")
     rc, err = _err(capsys, str(empty), "--column", "answer")
     assert rc == 1 and "has no scored rows to audit (0 rows, 0 marked invalid)" in err
+
+
+def test_cli_fail_above_gates_on_the_intervals_lower_bound(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--fail-above: exit 3 only for an outcome whose disagreement rate is above the limit with the
+    interval's confidence (its lower bound), so a small sample does not fail CI by chance."""
+    scored = score(tmp_path, write_jsonl(tmp_path / "rows.jsonl", ROWS), "-r", "math")
+    argv = ["audit", str(scored), "-r", "math", "--set", 'math.extract="last_number"', "--report", str(tmp_path / "a")]
+    capsys.readouterr()
+    # wrong: 2 of 3 disagree, Wilson 95 % lower bound 20.8 %; correct: 1 of 3, lower bound 6.1 %
+    assert main([*argv, "--fail-above", "0.1"]) == 3
+    err = capsys.readouterr().err
+    assert "wrong: false negative rate 66.7 % [20.8 %, 93.9 %] is above --fail-above 0.1" in err
+    assert "correct:" not in err
+    assert main([*argv, "--fail-above", "0.25"]) == 0
+    assert main([*argv, "--fail-above", "1.5"]) == 2
+    assert "--fail-above must be a rate between 0 and 1" in capsys.readouterr().err
