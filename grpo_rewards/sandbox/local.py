@@ -7,19 +7,22 @@ zygote that already has the isolation set up), so a run pays one ``fork()`` rath
 interpreter start-up. The kernel layers come from
 ``unshare(2)`` through ctypes; no extra packages or setuid helpers are needed. See
 docs/sandbox.md for the process tree and the threat model.
+
+This module holds :class:`LocalSandbox`: the pool, its options, strict mode, the retirement and
+replacement of workers, and the plugin hook. It runs in the host process and trusts its
+caller's options; what it learns from workers comes through :mod:`grpo_rewards.sandbox._worker`
+(one worker process and its frames, none of them trusted) and
+:mod:`grpo_rewards.sandbox._selfcheck` (the programs every new worker must pass). The names
+tests and plugins import from here stay importable from here; ``SELF_CHECK`` and
+``RETIRE_AFTER_CPU_S`` are read from this module at each use, so patching them here works.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
-import time
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -28,8 +31,20 @@ from typing import Any
 
 from grpo_rewards.hookspecs import Register, hookimpl
 from grpo_rewards.pools import Pool, PoolUnavailable
-from grpo_rewards.sandbox import CaseResult, Job, Judge, RunResult, SandboxFaultError, SandboxUnavailable
-from grpo_rewards.sandbox._inside.wire import Channel, FrameError, decode, encode, send_frame
+from grpo_rewards.sandbox import Job, Judge, RunResult, SandboxFaultError, SandboxUnavailable
+from grpo_rewards.sandbox._inside.wire import FrameError
+from grpo_rewards.sandbox._selfcheck import SELF_CHECK, self_check_failure
+from grpo_rewards.sandbox._worker import (
+    HOST_SLACK_S,
+    TESTER_CPU_S,
+    JobStalled,
+    WorkerFault,
+    _log_once,
+    _toolchain,
+    _warn_lock,
+    _warned,
+    _Worker,
+)
 
 __all__ = ["LocalSandbox", "LAYERS"]
 
@@ -38,26 +53,6 @@ log = logging.getLogger("grpo_rewards.sandbox")
 LAYERS = ("userns", "netns", "mountns", "pidns", "ipcns", "utsns", "fs", "seccomp", "caps", "rlimits")
 """Isolation layers, as reported by each worker: ``"ok"`` or ``"unavailable: why"``."""
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-# Imported, not run as a script: a script is compiled in memory at every start, and the
-# compiler's garbage would stay in the worker's heap and be copied by every fork of a run.
-_BOOT = f"import sys; sys.path.insert(0, {_HERE!r}); from _inside import bootstrap; bootstrap.main()"
-_BINDS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc/alternatives", "/etc/ld.so.cache"]
-_ETC = {
-    "passwd": "root:x:0:0:sandbox:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-    "group": "root:x:0:\nnogroup:x:65534:\n",
-    "hosts": "127.0.0.1 localhost\n::1 localhost\n",
-    "hostname": "sandbox\n",
-}
-_ENV = {
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "HOME": "/tmp",
-    "TMPDIR": "/tmp",
-    "LANG": "C.UTF-8",
-    "LC_ALL": "C.UTF-8",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONIOENCODING": "utf-8",
-}
 PRELOAD = (
     "typing", "re", "collections", "itertools", "functools", "heapq", "bisect", "string",
     "math", "copy", "operator", "fractions", "decimal", "datetime",
@@ -66,8 +61,6 @@ PRELOAD = (
 them (``import typing`` alone costs a run more CPU than the rest of its start-up). ``random``
 (and ``statistics``, which imports it) is left out: once imported, it reseeds itself after
 every ``fork()``, which costs every run more than it saves the few that use it."""
-_warned: set[str] = set()
-_warn_lock = threading.Lock()
 
 
 def _default_python() -> str:
@@ -79,380 +72,12 @@ def _default_python() -> str:
     return sys.executable
 
 
-def _toolchain(language: str) -> dict[str, Any]:
-    if language == "c":
-        cc = shutil.which("gcc") or shutil.which("cc")
-        return (
-            {"compiler": os.path.realpath(cc), "flags": ["-O2", "-pipe", "-std=gnu17"], "libs": ["-lm"]} if cc else {}
-        )
-    if language == "cpp":
-        cxx = shutil.which("g++") or shutil.which("c++")
-        flags = ["-O2", "-pipe", "-std=gnu++17"]
-        return {"compiler": os.path.realpath(cxx), "flags": flags, "libs": ["-lm"]} if cxx else {}
-    if language == "javascript":
-        node = shutil.which("node") or shutil.which("nodejs")
-        return {"node": os.path.realpath(node)} if node else {}
-    return {"python": True}
-
-
-HOST_SLACK_S = 2.0
-"""How long past ``Limits.total_s`` the host waits for a job's end before it stops the worker
-(plus ``Limits.compile_s`` for C and C++): the wall time of one sample is bounded by
-``total_s + HOST_SLACK_S``."""
-
-
-TESTER_CPU_S = 3600
-"""The hard ``RLIMIT_CPU`` of a worker's tester over its life. Each job gets a soft limit of its
-own budget; a worker whose tester has used half of this is retired between jobs and replaced
-(a job whose total time exceeds the other half is refused: see :meth:`LocalSandbox.run`)."""
 RETIRE_AFTER_CPU_S = TESTER_CPU_S / 2
+"""Tester CPU time after which a worker is retired between jobs (see :data:`TESTER_CPU_S`)."""
 
 MAX_START_FAILURES = 3
 """Failed worker starts in a row (the first start, or replacements) after which a sandbox is
 dead: every job then fails at once with :class:`SandboxUnavailable`, naming the first failure."""
-
-
-class JobStalled(TimeoutError):
-    """The tester did not end a job by the host's deadline; ``result`` holds what came back."""
-
-    def __init__(self, result: RunResult) -> None:
-        super().__init__("the job did not end by the host's deadline")
-        self.result = result
-
-
-class WorkerFault(RuntimeError):
-    """The sandbox, not the candidate, failed during a job (the tester's ``fault`` or
-    ``fatal`` frame): the worker is replaced and the job's sample is ``error``."""
-
-
-SELF_CHECK = (
-    (Job("python", "assert", "def inc(x):\n    return x + 1\n", test_code="assert inc(1) == 2\n"), None),
-    (Job("python", "stdio", "print(int(input()) + 1)\n", inputs=["41\n"]), "42\n"),
-)
-"""Known-good programs every new worker must pass before it takes a job (the assert path,
-through RPC, and the program path): a sandbox that is broken in a way its start-up cannot
-see (every run failing in its set-up, say) would otherwise score every sample ``wrong``."""
-
-
-def _self_check_failure(w: _Worker) -> str | None:
-    """Why the worker fails the self-check, or None when it passes."""
-    for job, want in SELF_CHECK:
-        try:
-            res = w.run(job, None)
-        except (WorkerFault, JobStalled, FrameError, OSError, TimeoutError, ValueError, KeyError) as exc:
-            return f"{type(exc).__name__}: {exc}"
-        case = res.cases[0] if len(res.cases) == 1 else None
-        ok = case is not None and not res.error and (case.passed if want is None else case.stdout == want)
-        if not ok:
-            got = res.error or (case.error if case is not None else f"{len(res.cases)} case results")
-            return f"a known-good {job.kind} program failed ({got or 'wrong output'})"
-    return None
-
-
-class _Worker:
-    """One warm worker process and its pipes. Used by one thread at a time."""
-
-    ready = True  # started, handshaken and self-checked by the time it exists
-
-    def __init__(self, sandbox: LocalSandbox, cpu: int | None = None) -> None:
-        # The sandbox is only read here: a worker keeps no reference to it, so that a sandbox
-        # nobody closed can still be collected (and its finalizer stop its workers).
-        self.stopped = False
-        self._stop_lock = threading.Lock()  # a second stop() waits for the first to finish
-        self.box_parent = tempfile.mkdtemp(prefix="grpo-sandbox-")
-        os.chmod(self.box_parent, 0o777)
-        os.makedirs(os.path.join(self.box_parent, "build"), mode=0o777, exist_ok=True)
-        os.chmod(os.path.join(self.box_parent, "build"), 0o777)
-        try:
-            self.proc = subprocess.Popen(
-                [sandbox.python, "-I", "-S", "-B", "-c", _BOOT],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=None if sandbox.debug else subprocess.DEVNULL,
-                env=dict(_ENV),
-                close_fds=True,
-                start_new_session=True,
-                cwd="/",
-            )
-        except BaseException:
-            shutil.rmtree(self.box_parent, ignore_errors=True)
-            raise
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.cpu = cpu
-        self.tester_cpu_s = 0.0  # CPU time its tester has used, as of the last job's end
-        if sandbox.pin_cpus:
-            # Before the handshake the worker is one process, blocked on its first frame, so
-            # everything it will fork (tester, zygote, every run) inherits this CPU.
-            if self.cpu is None:
-                self.cpu = sandbox._next_cpu()
-            try:
-                os.sched_setaffinity(self.proc.pid, {self.cpu})
-            except OSError:
-                pass  # a cpuset that changed under us: run unpinned
-        self.w = self.proc.stdin.fileno()
-        self.r = self.proc.stdout.fileno()
-        self.chan = Channel(self.r)
-        try:
-            self.layers = self._handshake(sandbox)
-            why = _self_check_failure(self)
-            if why is not None:
-                raise SandboxUnavailable(f"sandbox self-check failed: {why}")
-        except BaseException:
-            self.stop()
-            raise
-        if self.layers.get("fs") == "ok":
-            shutil.rmtree(self.box_parent, ignore_errors=True)
-
-    def _handshake(self, sb: LocalSandbox) -> dict[str, str]:
-        binds = list(_BINDS)
-        prefix = os.path.dirname(os.path.dirname(os.path.realpath(sb.python)))
-        if not any(prefix == b or prefix.startswith(b + "/") for b in binds):
-            binds.append(prefix)
-        binds += list(sb.extra_binds)
-        cfg = {
-            "env": _ENV,
-            "binds": binds,
-            "etc": _ETC,
-            "build_mb": 256,
-            "tester_memory_mb": sb.tester_memory_mb,
-            "tester_cpu_s": TESTER_CPU_S,
-            "base_processes": 8,
-            "preload": list(sb.preload),
-            "box_parent": self.box_parent,
-            "layers": {"userns": sb.namespaces, "netns": sb.namespaces, "mountns": sb.namespaces,
-                       "pidns": sb.namespaces, "ipcns": sb.namespaces, "utsns": sb.namespaces},
-        }  # fmt: skip
-        deadline = time.monotonic() + 30
-        send_frame(self.w, cfg)
-        first = self.chan.recv(deadline)
-        reply: dict[str, Any] = {"mapped": False}
-        if first.get("userns"):
-            try:
-                self._write_id_maps(int(first["pid"]))
-                reply = {"mapped": True}
-            except OSError as exc:
-                reply = {"mapped": False, "error": f"cannot write uid/gid map: {exc}"}
-        send_frame(self.w, reply)
-        ready = self.chan.recv(deadline)
-        if not ready.get("ready"):
-            error = str(ready.get("error", ready))
-            _log_once(f"grpo-rewards local sandbox: a worker failed to start:\n{error}")
-            raise SandboxUnavailable(f"sandbox worker failed to start: {_last_line(error)}")
-        return dict(ready["layers"])
-
-    @staticmethod
-    def _write_id_maps(pid: int) -> None:
-        # As root, map the sandbox's uid 0 to "nobody" outside: host files owned by root stay
-        # out of reach even through a bug, and RLIMIT_NPROC applies (it exempts real root).
-        uid, gid = os.geteuid(), os.getegid()
-        out_uid, out_gid = (65534, 65534) if uid == 0 else (uid, gid)
-        if uid != 0:  # unprivileged: required before writing gid_map; root clears groups instead
-            with open(f"/proc/{pid}/setgroups", "w") as f:
-                f.write("deny")
-        with open(f"/proc/{pid}/uid_map", "w") as f:
-            f.write(f"0 {out_uid} 1")
-        with open(f"/proc/{pid}/gid_map", "w") as f:
-            f.write(f"0 {out_gid} 1")
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def hang_up(self) -> None:
-        """Close the tester's pipe: an idle tester reads EOF and exits at once."""
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-
-    def stop(self, grace: float = 0.0) -> None:
-        """End this worker and every process below it, and reap them all before returning.
-
-        This process reaps only Z, its own child. Z' (the tester, PID 1 of the worker's PID
-        namespace) is Z's child, and Z reaps it; the kernel ends and reaps everything below Z'
-        when Z' ends. So Z' must end while Z is still there to reap it: killed together (one
-        ``killpg``), Z may die first and leave Z' a zombie, reparented to PID 1 or a subreaper,
-        which nobody here can reap. Hence: EOF on the tester's pipe (waited for up to ``grace``
-        seconds), then SIGKILL to Z's children while Z waits for them, and Z itself last.
-        """
-        with self._stop_lock:
-            if not self.stopped:
-                self._stop(grace)
-                self.stopped = True
-
-    def _stop(self, grace: float) -> None:
-        self.hang_up()
-        try:
-            if grace > 0:
-                try:
-                    self.proc.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    pass
-            if self.proc.poll() is None:
-                for child in _children(self.proc.pid):
-                    _kill_child(self.proc.pid, child)
-                try:
-                    self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-            if self.proc.poll() is None:  # Z did not follow: no reaper left below, kill it all
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                self.proc.kill()
-                try:
-                    self.proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    log.error("grpo-rewards local sandbox: worker %d did not end", self.proc.pid)
-        finally:
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            shutil.rmtree(self.box_parent, ignore_errors=True)
-
-    def run(self, job: Job, judge: Judge | None) -> RunResult:
-        lim = job.limits
-        frame: dict[str, Any] = {
-            "language": job.language,
-            "kind": job.kind,
-            "code": job.code,
-            "limits": lim.to_dict(),
-            "early_stop": bool(job.early_stop),
-            "toolchain": _toolchain(job.language),
-        }
-        if job.kind == "assert":
-            frame["test_code"] = job.test_code
-        elif job.kind == "stdio":
-            frame["cases"] = [{"input": i} for i in job.inputs]
-        elif job.kind == "call":
-            frame["fn_name"] = job.fn_name
-            frame["cases"] = [{"args": [encode(a) for a in args], "kwargs": {k: encode(v) for k, v in kw.items()}}
-                              for args, kw in job.args]  # fmt: skip
-        send_frame(self.w, frame)
-        # The tester keeps the job within total_s itself; the host waits a little longer, and
-        # compile time only for the languages that compile.
-        deadline = time.monotonic() + lim.total_s + HOST_SLACK_S
-        if job.language in ("c", "cpp"):
-            deadline += lim.compile_s
-        result = RunResult()
-        fault = ""
-        while True:
-            try:
-                msg = self.chan.recv(deadline)
-            except TimeoutError:
-                # The tester did not finish by the deadline: the candidate stalled it. What came
-                # back counts; the cases that did not finish count as failed.
-                result.timed_out = result.stalled = True
-                raise JobStalled(result) from None
-            if msg.get("end"):
-                result.timed_out = bool(msg.get("timed_out"))
-                self.tester_cpu_s = float(msg.get("cpu_s") or 0.0)
-                if fault:
-                    raise WorkerFault(fault)
-                return result
-            if "exhausted" in msg:
-                log.debug("grpo-rewards local sandbox: %s", msg["exhausted"])
-                continue
-            if "fault" in msg:
-                fault = f"sandbox fault: {msg['fault']}"
-                continue
-            if "fatal" in msg:
-                fault = f"sandbox tester failed: {msg['fatal']}"
-                continue
-            if "bad_tests" in msg:
-                result.bad_tests = str(msg["bad_tests"])
-                continue
-            if "compile_error" in msg:
-                result.compile_error = msg["compile_error"] or f"compiler failed ({msg.get('status')})"
-                continue
-            case = _case_from_frame(msg)
-            result.cases.append(case)
-            if job.early_stop and not case.skipped:
-                ok = judge(case) if judge is not None else bool(case.passed)
-                send_frame(self.w, {"go": bool(ok)})
-
-
-def _last_line(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else text
-
-
-def _log_once(message: str) -> None:
-    """Log an error once per process, however many workers or samples hit it."""
-    with _warn_lock:
-        if message in _warned:
-            return
-        _warned.add(message)
-    log.error(message)
-
-
-def _children(pid: int) -> list[int]:
-    """The child processes of ``pid``, from ``/proc``."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        pass  # a kernel without CONFIG_PROC_CHILDREN: scan
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and _parent(int(name)) == pid:
-            found.append(int(name))
-    return found
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _kill_child(parent: int, pid: int) -> None:
-    """SIGKILL ``pid`` if it is still ``parent``'s child: through a pidfd, so that a pid
-    reaped and reused in between is never signalled."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        if _parent(pid) == parent:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        return
-    try:
-        if _parent(pid) == parent:
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _case_from_frame(msg: dict[str, Any]) -> CaseResult:
-    case = CaseResult(index=int(msg["case"]))
-    case.skipped = str(msg.get("skipped", ""))
-    case.error = str(msg.get("error", ""))
-    case.timeout = bool(msg.get("timeout"))
-    if "passed" in msg:
-        case.passed = bool(msg["passed"])
-    if "value" in msg:
-        case.value = decode(msg["value"])
-        case.has_value = True
-    if "stdout" in msg:
-        case.stdout = str(msg["stdout"])
-        case.truncated = bool(msg.get("truncated"))
-        st = msg.get("status") or {}
-        case.exit_code = st.get("exit")
-        case.signal = st.get("signal")
-        if st.get("killed") == "timeout":
-            case.timeout = True
-            case.error = case.error or "time limit exceeded"
-        elif case.truncated:
-            case.error = case.error or "output limit exceeded"
-        elif st.get("error"):
-            case.error = case.error or str(st["error"])
-    return case
 
 
 class LocalSandbox:
@@ -768,9 +393,14 @@ def _spawner(sandbox: LocalSandbox) -> Callable[[_Worker | None], _Worker]:
         sb = ref()
         if sb is None:
             raise PoolUnavailable("the sandbox was collected", closed=True)
-        return _Worker(sb, previous.cpu if previous is not None else None)
+        return _Worker(sb, previous.cpu if previous is not None else None, _self_check)
 
     return spawn
+
+
+def _self_check(w: _Worker) -> str | None:
+    """The self-check a new worker must pass: :data:`SELF_CHECK` as this module holds it now."""
+    return self_check_failure(w, SELF_CHECK)
 
 
 @hookimpl

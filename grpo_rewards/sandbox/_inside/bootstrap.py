@@ -15,7 +15,7 @@ else; no candidate code has run anywhere in the worker yet. Process tree of one 
 Every module of this package is imported here, at the top, while the host's files are still
 reachable: after ``pivot_root`` only the sandbox root is, and the few standard-library modules
 imported lazily later (ast, gc, importlib, tempfile, traceback) load from the Python prefix,
-which the root carries as a read-only bind mount (local.py, ``_handshake``).
+which the root carries as a read-only bind mount (_worker.py, ``_handshake``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> None:
     # What this process imports at module level is imported by now, while the host's files are
     # still reachable. After pivot_root only the sandbox root is: the few standard-library
     # modules imported lazily below (ast, gc, importlib, tempfile, traceback) load from the
-    # Python prefix, which the root carries as a read-only bind mount (local.py, _handshake).
+    # Python prefix, which the root carries as a read-only bind mount (_worker.py, _handshake).
     libc()
     host = Channel(0)
     cfg = host.recv()

@@ -1,12 +1,12 @@
 """Frames, the channel and the value codec: what crosses every boundary of the local sandbox.
 
-Runs in every process: the host (grpo_rewards.sandbox.local, the only module of this package
-the host imports), the tester, the zygote and the candidate's run. It trusts nothing it reads:
-a frame is a 4-byte length and JSON, bounded by a size limit and a deadline, and a value is
-plain data of exact builtin types (anything else, subclasses included, becomes an opaque
-handle). The one exception is :func:`send_trusted` / :meth:`Channel.recv_trusted` (marshal),
-used only between the tester and the zygote, two processes of ours that candidate code never
-reaches.
+Runs in every process: the host (grpo_rewards.sandbox.local and the host-side modules beside
+it, the only modules of this package the host imports), the tester, the zygote and the
+candidate's run. It trusts nothing it reads: a frame is a 4-byte length and JSON, bounded by a
+size limit and a deadline, and a value is plain data of exact builtin types (anything else,
+subclasses included, becomes an opaque handle). The one exception is :func:`send_trusted` /
+:meth:`Channel.recv_trusted` (marshal), used only between the tester and the zygote, two
+processes of ours that candidate code never reaches.
 """
 
 from __future__ import annotations
