@@ -1,8 +1,9 @@
 """``code``: run the completion's program against the row's tests in a sandbox.
 
 The program is a fenced code block of the target language taken from the completion; the
-tests come from a ``tests`` column (a JSON object, or a JSON string of one) in one of three
-formats (``assert``, ``stdio``, ``call``; see docs/verifiers/code.md). Program output and call
+tests come from a ``tests`` column (a JSON object, or a JSON string of one) in one of four
+formats (``assert``, ``stdio``, ``call``, or APPS ``inputs``/``outputs``; read and validated in
+:mod:`grpo_rewards.verifiers._code_tests`, see docs/verifiers/code.md). Program output and call
 results are compared here, outside the sandbox, against expected values the sandbox never
 sees; ``assert`` tests run in the sandbox's trusted tester against proxies of the candidate's
 functions, so the candidate cannot forge a pass (docs/sandbox.md).
@@ -10,8 +11,6 @@ functions, so the candidate cannot forge a pass (docs/sandbox.md).
 
 from __future__ import annotations
 
-import ast
-import functools
 import json
 import math
 import re
@@ -28,6 +27,7 @@ from grpo_rewards.reasoning import DEFAULT as DEFAULT_REASONING
 from grpo_rewards.reasoning import parse_reasoning, prefilled_for
 from grpo_rewards.sandbox import KINDS, CaseResult, Job, Limits, RunResult, SandboxUnavailable
 from grpo_rewards.sandbox._inside.wire import Opaque
+from grpo_rewards.verifiers._code_tests import TestSpec, _python_syntax_error, assert_case_count, parse_tests
 
 __all__ = ["CodeVerifier", "extract_code", "parse_tests", "TestSpec"]
 
@@ -70,124 +70,6 @@ def extract_code(
     if mode == "all":
         return "\n\n".join(chosen)
     return chosen[-1]
-
-
-def _python_syntax_error(code: str) -> str | None:
-    """Why ``code`` does not parse, or None. Cached for test texts up to 64 KiB (in GRPO every
-    completion of a prompt carries the same tests, so each is parsed once)."""
-    return _syntax_error_cached(code) if len(code) <= 1 << 16 else _syntax_error(code)
-
-
-def _syntax_error(code: str) -> str | None:
-    try:
-        ast.parse(code, "tests")
-    except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:  # a null byte, absurd nesting
-        return str(exc) or type(exc).__name__
-    return None
-
-
-_syntax_error_cached = functools.lru_cache(maxsize=512)(_syntax_error)
-
-
-def assert_case_count(code: str) -> int | None:
-    """How many cases Python ``assert`` test code has, counted by the host before anything runs
-    (the sandbox's tester groups the statements the same way, ``_inside.tester._test_groups``): with
-    no top-level ``assert`` (HumanEval's ``check(candidate)``) the whole text is one case;
-    otherwise the statements before the first top-level ``assert`` are setup and **every**
-    statement from it on is a case, an ``assert`` or not, so that a ``check(add)`` after the
-    last ``assert`` that raises fails a case instead of passing unseen. None: it does not parse."""
-    return _count_cached(code) if len(code) <= 1 << 16 else _count(code)
-
-
-def _count(code: str) -> int | None:
-    try:
-        body = ast.parse(code, "tests").body
-    except (SyntaxError, ValueError, RecursionError):
-        return None
-    first = next((i for i, s in enumerate(body) if isinstance(s, ast.Assert)), None)
-    return 1 if first is None else len(body) - first
-
-
-_count_cached = functools.lru_cache(maxsize=512)(_count)
-
-
-class TestSpec:
-    """A validated ``tests`` value. Raises ``ValueError`` naming the problem when malformed.
-
-    ``check_syntax=False`` skips parsing Python ``assert`` code (the sandbox's tester
-    compiles it and reports code that does not compile)."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, raw: Any, language: str, check_syntax: bool = True) -> None:
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError as exc:
-                raise ValueError(f"tests is a string but not valid JSON: {exc}") from None
-        if not isinstance(raw, Mapping):
-            raise ValueError(f"tests must be a JSON object with a 'kind', got {type(raw).__name__}")
-        kind = raw.get("kind")
-        if kind not in ("assert", "stdio", "call"):
-            raise ValueError(f"tests.kind must be 'assert', 'stdio' or 'call', got {kind!r}")
-        if kind not in _KINDS[language]:
-            raise ValueError(
-                f"tests of kind {kind!r} are not supported for {language}; supported: {', '.join(_KINDS[language])}"
-            )
-        self.kind: str = kind
-        self.code: str = ""
-        self.inputs: list[str] = []
-        self.outputs: list[str] = []
-        self.fn_name: str = ""
-        self.args: list[tuple[list[Any], dict[str, Any]]] = []
-        self.expected: list[Any] = []
-        if kind == "assert":
-            code = raw.get("code")
-            if not isinstance(code, str) or not code.strip():
-                raise ValueError("assert tests need a non-empty 'code' string")
-            if language == "python" and check_syntax:
-                why = _python_syntax_error(code)
-                if why is not None:
-                    raise ValueError(f"assert test code does not parse: {why}")
-            self.code = code
-            return
-        cases = raw.get("cases")
-        if not isinstance(cases, list) or not cases:
-            raise ValueError(f"{kind} tests need a non-empty 'cases' list")
-        for i, c in enumerate(cases):
-            if not isinstance(c, Mapping):
-                raise ValueError(f"tests.cases[{i}] must be an object")
-            if kind == "stdio":
-                inp, out = c.get("input", ""), c.get("output")
-                if not isinstance(inp, str) or not isinstance(out, str):
-                    raise ValueError(f"tests.cases[{i}] needs string 'input' and 'output'")
-                self.inputs.append(inp)
-                self.outputs.append(out)
-            else:
-                args, kwargs = c.get("args", []), c.get("kwargs", {})
-                if not isinstance(args, list) or not isinstance(kwargs, Mapping) or "expected" not in c:
-                    raise ValueError(f"tests.cases[{i}] needs 'args' (a list) and 'expected' (kwargs optional)")
-                self.args.append((list(args), dict(kwargs)))
-                self.expected.append(c["expected"])
-        if kind == "call":
-            fn = raw.get("fn_name")
-            if not isinstance(fn, str) or not fn.isidentifier():
-                raise ValueError(f"call tests need 'fn_name', a Python identifier, got {fn!r}")
-            self.fn_name = fn
-        tol = raw.get("float_tolerance")
-        if tol is not None and (not isinstance(tol, int | float) or isinstance(tol, bool) or tol < 0):
-            raise ValueError(f"tests.float_tolerance must be a non-negative number, got {tol!r}")
-        self.tolerance: float | None = float(tol) if tol is not None else None
-
-    def __repr__(self) -> str:
-        return f"TestSpec({self.kind})"
-
-
-def parse_tests(raw: Any, language: str = "python") -> TestSpec:
-    """Validate a ``tests`` column value; ``ValueError`` says what is wrong with it."""
-    return TestSpec(raw, language)
 
 
 def _num(tok: str) -> float | None:
@@ -268,6 +150,19 @@ def _values_equal(got: Any, want: Any, tolerance: float | None = None) -> bool:
     return bool(type(got) is type(want) and got == want)
 
 
+def _call_matches(got: Any, want: Any, spec: TestSpec) -> bool:
+    """A call result against its expected value. For APPS tests a result also matches an
+    expected non-empty list's first element, as APPS/TACO store a return value wrapped in a
+    one-element list: verl 0.9.0 verl/utils/reward_score/prime_code/testing_util.py, run_test,
+    ``tmp_result = output == outputs[index]`` then ``or (output == outputs[index][0])`` when
+    ``outputs[index]`` is a non-empty list. Its other call-based rules are covered by
+    values_equal (a tuple result, or a list of tuples, matches lists) or deliberately not
+    followed: ``==`` there lets ``True`` match ``1``, and a dict first argument gets int keys."""
+    if values_equal(got, want, spec.tolerance):
+        return True
+    return spec.apps and isinstance(want, list) and len(want) > 0 and values_equal(got, want[0], spec.tolerance)
+
+
 class CodeVerifier(Verifier):
     """Run the completion's program against the row's tests in a sandbox (default: the local one).
 
@@ -282,7 +177,7 @@ class CodeVerifier(Verifier):
     """
 
     name = "code"
-    description = "Runs the completion's code block against assert/stdio/call tests in an isolated sandbox"
+    description = "Runs the completion's code block against assert/stdio/call or APPS tests in an isolated sandbox"
     outcomes = (
         Outcome.CORRECT,
         Outcome.PARTIAL,
@@ -494,7 +389,7 @@ class CodeVerifier(Verifier):
         i = case.index
         if not case.has_value:
             return False, case.error or "no value returned"
-        if values_equal(case.value, spec.expected[i], spec.tolerance):
+        if _call_matches(case.value, spec.expected[i], spec):
             return True, ""
         return False, f"case {i}: got {case.value!r:.60}, expected {spec.expected[i]!r:.60}"
 

@@ -233,6 +233,114 @@ def test_call_tests(pool: LocalSandbox) -> None:
     assert value == 0.0 and "defines no 'pair'" in detail
 
 
+# -- APPS format (APPS, TACO, PRIME; verl's prime_code) ------------------------------------------
+
+APPS_SUM = {"inputs": ["1 2\n", "5 6\n", "0 0\n"], "outputs": ["3\n", "11\n", "0\n"]}
+
+
+def test_apps_stdio_tests(pool: LocalSandbox) -> None:
+    spec = parse_tests(APPS_SUM)
+    assert spec.kind == "stdio" and spec.apps and spec.inputs == APPS_SUM["inputs"]
+    good = py("a, b = map(int, input().split())\nprint(a + b)")
+    assert run(make(pool), good, APPS_SUM)[:2] == (1.0, Outcome.CORRECT)
+    assert run(make(pool), good, json.dumps(APPS_SUM))[:2] == (1.0, Outcome.CORRECT)  # a JSON string too
+    value, outcome, detail = run(make(pool), py("a, b = map(int, input().split())\nprint(a * b)"), APPS_SUM)
+    assert (value, outcome) == (pytest.approx(1 / 3), Outcome.PARTIAL) and "1/3" in detail  # 0 * 0 == 0 + 0
+    value, outcome, detail = run(make(pool), py("print(42)"), APPS_SUM)
+    assert (value, outcome) == (0.0, Outcome.WRONG) and "wrong output on case 0" in detail
+
+
+def test_apps_stdio_lists_of_lines_are_joined_with_newlines(pool: LocalSandbox) -> None:
+    tests = {"inputs": [["2", "3 4"]], "outputs": [["3", "4"]], "fn_name": None}
+    spec = parse_tests(tests)
+    assert spec.kind == "stdio" and spec.inputs == ["2\n3 4"] and spec.outputs == ["3\n4"]
+    good = py("input()\nfor t in input().split():\n    print(t)")
+    assert run(make(pool), good, tests)[:2] == (1.0, Outcome.CORRECT)
+    # the same comparison as the stdio kind: trailing whitespace is ignored, an extra line is not
+    assert run(make(pool), py("print('3   ')\nprint(4)\n\nprint()"), tests)[1] == Outcome.CORRECT
+    assert run(make(pool), py("print(3)\nprint(4)\nprint(5)"), tests)[1] == Outcome.WRONG
+
+
+def test_apps_call_tests_take_argument_lists(pool: LocalSandbox) -> None:
+    # APPS/TACO store a return value wrapped in a one-element list; a bare value matches too
+    tests = {"fn_name": "add", "inputs": [[1, 2], [2, 3], [0, 0]], "outputs": [[3], 5, [0]]}
+    spec = parse_tests(tests)
+    assert spec.kind == "call" and spec.args == [([1, 2], {}), ([2, 3], {}), ([0, 0], {})]
+    assert run(make(pool), py("def add(a, b):\n    return a + b"), tests)[:2] == (1.0, Outcome.CORRECT)
+    value, outcome, _ = run(make(pool), py("def add(a, b):\n    return a * b"), tests)
+    assert (value, outcome) == (pytest.approx(1 / 3), Outcome.PARTIAL)
+    value, outcome, detail = run(make(pool), py("def add(a, b):\n    return [a + b, 0]"), tests)
+    assert (value, outcome) == (0.0, Outcome.WRONG) and "case 0" in detail
+
+
+def test_apps_call_results_that_are_lists(pool: LocalSandbox) -> None:
+    # expected [[1, 2]]: the result [1, 2] matches (the wrapped value), and so do [[1, 2]] and
+    # a tuple (1, 2) (tuples match lists); [1] and [[1, 2], [1, 2]] do not
+    tests = {"fn_name": "f", "inputs": [[1]], "outputs": [[[1, 2]]]}
+    for body, want in [("[x, 2]", 1.0), ("[[x, 2]]", 1.0), ("(x, 2)", 1.0), ("[x]", 0.0), ("[[x, 2]] * 2", 0.0)]:
+        assert run(make(pool), py(f"def f(x):\n    return {body}"), tests)[0] == want, body
+
+
+def test_apps_call_keeps_the_call_kinds_comparison(pool: LocalSandbox) -> None:
+    # verl compares with ==, so True matches 1 there; code's call comparison does not (bools
+    # match only bools), in the APPS format as in the call kind
+    tests = {"fn_name": "f", "inputs": [[1]], "outputs": [[True]]}
+    assert run(make(pool), py("def f(x):\n    return True"), tests)[0] == 1.0
+    assert run(make(pool), py("def f(x):\n    return 1"), tests)[0] == 0.0
+    floats = {"fn_name": "f", "inputs": [[1]], "outputs": [[0.3]], "float_tolerance": 1e-9}
+    assert run(make(pool), py("def f(x):\n    return 0.1 + 0.2"), floats)[0] == 1.0
+
+
+def test_apps_call_tests_in_verls_json_lines_form(pool: LocalSandbox) -> None:
+    # verl/PRIME: inputs[i] is a string with one JSON argument per line, outputs[i] a JSON text
+    tests = {"fn_name": "join", "inputs": ['"a"\n["b", "c"]', '"-"\n[]\n'], "outputs": ['"b a c"', '""']}
+    spec = parse_tests(json.dumps(tests))
+    assert spec.args == [(["a", ["b", "c"]], {}), (["-", []], {})] and spec.expected == ["b a c", ""]
+    assert run(make(pool), py("def join(sep, xs):\n    return f' {sep} '.join(xs)"), tests)[1] == Outcome.CORRECT
+    value, outcome, _ = run(make(pool), py("def join(sep, xs):\n    return sep.join(xs)"), tests)
+    assert (value, outcome) == (0.5, Outcome.PARTIAL)
+
+
+def test_a_kind_decides_the_format(pool: LocalSandbox) -> None:
+    # "kind" wins: inputs/outputs beside it are ignored, and a kind-based row reads as before
+    tests = {"kind": "stdio", "cases": [{"input": "", "output": "1"}], "inputs": [["x"]], "outputs": []}
+    spec = parse_tests(tests)
+    assert not spec.apps and spec.inputs == [""]
+    assert run(make(pool), py("print(1)"), tests)[1] == Outcome.CORRECT
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"inputs": "1 2", "outputs": ["3"]}, "'inputs' to be a list, got str"),
+        ({"inputs": ["1 2"]}, "'outputs' to be a list, got NoneType"),
+        ({"inputs": [], "outputs": []}, "no cases: 'inputs' is empty"),
+        ({"inputs": ["1", "2"], "outputs": ["1"]}, "2 inputs but 1 outputs"),
+        ({"inputs": [1], "outputs": ["1"]}, r"inputs\[0\] must be a string or a list of strings, got int"),
+        ({"inputs": ["1"], "outputs": [["1", 2]]}, r"outputs\[0\] must be a string or a list of strings"),
+        ({"fn_name": "not valid", "inputs": [[1]], "outputs": [1]}, "fn_name"),
+        ({"fn_name": 3, "inputs": [[1]], "outputs": [1]}, "fn_name"),
+        ({"fn_name": "f", "inputs": [{"a": 1}], "outputs": [1]}, r"inputs\[0\] must be a list of arguments"),
+        ({"fn_name": "f", "inputs": ["1\n{oops"], "outputs": ["1"]}, r"inputs\[0\] is not valid JSON"),
+        ({"fn_name": "f", "inputs": ["1"], "outputs": ["[1,"]}, r"outputs\[0\] is not valid JSON"),
+        ({"fn_name": "f", "inputs": ["1"], "outputs": [1]}, r"outputs\[0\] must be a JSON text"),
+        ({"inputs": ["1"], "outputs": ["1"], "float_tolerance": -1}, "float_tolerance"),
+    ],
+)
+def test_malformed_apps_tests_are_bad_reference(pool: LocalSandbox, raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_tests(raw)
+    value, outcome, detail = run(make(pool), py("def f(x): return x"), raw)
+    assert outcome == Outcome.BAD_REFERENCE and value is None and "tests" in detail
+    assert run(make(pool), "no code here", raw)[1] == Outcome.BAD_REFERENCE
+
+
+def test_apps_call_tests_for_a_language_without_calls_is_bad_reference(pool: LocalSandbox) -> None:
+    tests = {"fn_name": "f", "inputs": [[1]], "outputs": [1]}
+    value, outcome, detail = run(make(pool, language="c"), "```c\nint main(){}\n```", tests)
+    assert value is None and outcome == Outcome.BAD_REFERENCE and "APPS tests with fn_name" in detail
+
+
 def test_timeouts_are_their_own_outcome(pool: LocalSandbox) -> None:
     v = CodeVerifier(timeout=0.5, total_timeout=3.0)
     v._sandbox = pool
