@@ -101,6 +101,13 @@ def test_code_exploits_run_in_the_sandbox_and_a_trusting_function_is_caught(tmp_
             },
         ),
         ("r3", {"prompt": "Print 2n.", "tests": {"kind": "stdio", "cases": [{"input": "2\n", "output": "4\n"}]}}),
+        (
+            "r4",
+            {
+                "prompt": "Write triple(n) (APPS call-based).",
+                "tests": {"fn_name": "triple", "inputs": [[2]], "outputs": [6]},
+            },
+        ),
     ]
     rs = load_rewards(["code"])
     try:
@@ -111,7 +118,7 @@ def test_code_exploits_run_in_the_sandbox_and_a_trusting_function_is_caught(tmp_
     assert {"code.exit_zero", "code.system_exit", "code.always_equal", "code.print_pass", "code.edit_tests"} <= set(
         names
     )
-    assert names["code.always_equal"].rows == 2  # stdio tests call no function
+    assert names["code.always_equal"].rows == 3  # stdio tests call no function
     assert honest.passed and honest.ceiling_mean is None
     for r in honest.results:
         assert r.outcomes["code"].get("correct", 0) == 0, r.exploit.name
