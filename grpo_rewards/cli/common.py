@@ -44,6 +44,15 @@ def add_composition_args(p: argparse.ArgumentParser, *, verb: str = "score with"
     p.add_argument("-c", "--config", type=Path, help="a rewards TOML file ([[rewards]] tables)")
 
 
+def require_spec(args: argparse.Namespace) -> RewardSpec:
+    """:func:`spec_from_args`, for a command that needs a composition: without ``-r``/``-c`` a
+    :class:`~grpo_rewards.errors.ConfigError` (exit 2) saying to give one."""
+    spec = spec_from_args(args)
+    if spec is None:
+        raise ConfigError("give at least one --reward NAME or a --config file")
+    return spec
+
+
 def spec_from_args(args: argparse.Namespace) -> RewardSpec | None:
     """The composition that ``--config`` and ``--reward`` give (both: the file's components, then
     the others); ``None`` when neither is given."""

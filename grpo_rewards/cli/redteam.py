@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from grpo_rewards.cli.common import add_composition_args, spec_from_args, with_options
+from grpo_rewards.cli.common import add_composition_args, require_spec, with_options
 from grpo_rewards.errors import ConfigError, InputError
 from grpo_rewards.exitcodes import ExitCode
 
@@ -89,10 +89,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from grpo_rewards.redteam import format_report, redteam, registered_exploits, write_report
     from grpo_rewards.rewardset import RewardSet
 
-    spec = spec_from_args(args)
-    if spec is None:
-        err.write("grpo-rewards redteam: give at least one --reward NAME or a --config file\n")
-        return ExitCode.USAGE
+    spec = require_spec(args)
     if args.rows < 0:
         err.write("grpo-rewards redteam: --rows must be 0 (all) or more\n")
         return ExitCode.USAGE

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from grpo_rewards.cli.common import add_composition_args, checked_rows, fail_on_invalid, spec_from_args, with_options
+from grpo_rewards.cli.common import add_composition_args, checked_rows, fail_on_invalid, require_spec, with_options
 from grpo_rewards.errors import ConfigError, InputError
 from grpo_rewards.exitcodes import ExitCode
 
@@ -78,10 +78,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from grpo_rewards.rewardset import RewardSet
     from grpo_rewards.scoring import ScoreSummary, format_row, format_summary, score_rows
 
-    spec = spec_from_args(args)
-    if spec is None:
-        err.write("grpo-rewards score: give at least one --reward NAME or a --config file\n")
-        return ExitCode.USAGE
+    spec = require_spec(args)
     if args.batch_size < 1:
         err.write("grpo-rewards score: --batch-size must be at least 1\n")
         return ExitCode.USAGE

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from grpo_rewards.cli.common import add_composition_args, spec_from_args, with_options
+from grpo_rewards.cli.common import add_composition_args, require_spec, with_options
 from grpo_rewards.errors import ConfigError
 from grpo_rewards.exitcodes import ExitCode
 
@@ -60,10 +60,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ConfigError(
             f"grpo-rewards serve needs the serve extra: pip install 'grpo-rewards[serve]' ({exc})"
         ) from exc
-    spec = spec_from_args(args)
-    if spec is None:
-        err.write("grpo-rewards serve: give at least one --reward NAME or a --config file\n")
-        return ExitCode.USAGE
+    spec = require_spec(args)
     token = load_token(args.token_file)
     check_bind(args.host, token)  # before anything starts: refuse an open server at once
     limits = ServerLimits(

@@ -221,8 +221,9 @@ def _case(
     components: tuple[ComponentInfo, ...],
     template: str,
     limit: tuple[int, str] | None,
-) -> ExploitCase:
-    """One row made ready for the exploits: its prompt text, its gold and an honest wrong answer."""
+) -> tuple[ExploitCase, Any]:
+    """One row made ready for the exploits (its prompt text, its gold and an honest wrong answer),
+    and its prompt as given (what the composition is scored with)."""
     has_code = any(c.verifier == "code" for c in components)
     pcol = prompt_column or next((c for c in PROMPT_COLUMNS if c in data), None)
     if pcol is None or pcol not in data:
@@ -252,9 +253,8 @@ def _case(
         template=template,
         length_limit=limit,
     )
-    if has_code:
-        return dataclasses.replace(case, wrong=code_stub(code_tests(case)))
-    return dataclasses.replace(case, wrong=wrong_answer(case.gold))
+    wrong = code_stub(code_tests(case)) if has_code else wrong_answer(case.gold)
+    return dataclasses.replace(case, wrong=wrong), data[pcol]
 
 
 def _attacks(
@@ -441,7 +441,7 @@ def redteam(
     chunk: list[tuple[ExploitCase, Any, list[tuple[str, str]]]] = []
     for index, (where, data) in enumerate(rows):
         n_rows += 1
-        case = _case(
+        case, prompt = _case(
             index,
             where,
             data,
@@ -451,8 +451,7 @@ def redteam(
             template=template,
             limit=limit,
         )
-        pcol = prompt_column or next(c for c in PROMPT_COLUMNS if c in data)
-        chunk.append((case, data[pcol], _attacks(case, active, seed, failures)))
+        chunk.append((case, prompt, _attacks(case, active, seed, failures)))
         if len(chunk) >= batch_rows:
             tally.score(chunk)
             if progress is not None:
