@@ -268,3 +268,17 @@ def test_format_think_with_auto_accepts_any_one_family_structure() -> None:
     soft = FormatTags(reasoning=["think", "reasoning"], mode="soft")
     assert soft.score(Sample("<reasoning>r</reasoning><answer>42</answer>")).value == 1.0
     assert soft.score(Sample("<reasoning>r</reasoning>")).value == 0.5
+
+
+def test_a_guess_hidden_before_a_stray_closer_is_still_a_hedge() -> None:
+    """Hostile: two different answers, the first before a stray </think> in a completion that opens
+    <think> itself. Read as text (not as a prefilled section), both boxes are answers, so math
+    calls it a hedge and pays nothing; reading the first as reasoning would have paid the guess."""
+    hedge = "\\boxed{5}\n</think>\n<think>checking</think>\n\\boxed{6}"
+    rs = load_rewards(["math"])
+    try:
+        out = rs.score([hedge, "<think>checking</think>\n\\boxed{6}"], columns={"answer": ["6", "6"]})
+    finally:
+        rs.close()
+    assert [s.outcome for s in out.scores["math"]] == [Outcome.WRONG, Outcome.CORRECT]
+    assert out.values["math"] == [0.0, 1.0]
