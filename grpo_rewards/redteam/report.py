@@ -59,12 +59,13 @@ def format_report(report: RedteamReport, *, command: str | None = None) -> str:
             f"| `{r.exploit.name}` | {_cell(r.exploit.description)} | {r.rows} | {r.mean:.3f} | {r.margin:+.3f} | "
             f"{r.paying_rows} | {paid} | {mark} |"
         )
-    errors = [(r.exploit.name, c, d) for r in report.results for c, d in r.errors.items()]
+    errors = [
+        f"- `{comp}` on `{r.exploit.name}` ({r.outcomes[comp]['error']} rows): {_cell(detail)[:200]}"
+        for r in report.results
+        for comp, detail in r.errors.items()
+    ]
     if errors:
-        lines += ["", "Components that ended `error` on a hack (no reward, but worth a look):", ""]
-        for name, comp, detail in errors:
-            n = next(r for r in report.results if r.exploit.name == name).outcomes[comp]["error"]
-            lines.append(f"- `{comp}` on `{name}` ({n} rows): {_cell(detail)[:200]}")
+        lines += ["", "Components that ended `error` on a hack (no reward, but worth a look):", "", *errors]
     if report.skipped:
         lines += ["", "Not tried: " + "; ".join(f"`{k}` ({v})" for k, v in sorted(report.skipped.items()))]
     if report.failures:

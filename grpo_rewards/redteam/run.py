@@ -129,7 +129,7 @@ def registered_exploits() -> list[Exploit]:
                 origin=e.plugin.describe(),
             )
         )
-    return sorted(out, key=lambda x: (x.origin != "built-in" and not x.origin.startswith("grpo_rewards."), x.name))
+    return sorted(out, key=lambda x: (x.origin != "built-in", x.name))
 
 
 def default_template(components: Sequence[ComponentInfo]) -> str:
