@@ -17,7 +17,7 @@ from grpo_rewards import load_rewards
 from grpo_rewards.cli import main
 from grpo_rewards.errors import InputError
 from grpo_rewards.exitcodes import ExitCode
-from grpo_rewards.redteam import ExploitCase, exploit, redteam, registered_exploits
+from grpo_rewards.redteam import ExploitCase, exploit, format_report, redteam, registered_exploits
 from grpo_rewards.testing import registered_plugin
 
 HERE = Path(__file__).parent
@@ -250,3 +250,20 @@ def test_length_cosine_pays_padding_and_allow_accepts_it(tmp_path: Path, capsys:
     code, printed, summary = _run([*args, "--allow", "length.padding"], tmp_path, capsys)
     assert code == ExitCode.OK and summary["flagged"] == [] and summary["allowed"] == ["length.padding"]
     assert "FLAG (allowed)" in printed and "allowed: length.padding" in printed
+
+
+def nan_on_nan(completions, answer, **kwargs):  # type: ignore[no-untyped-def]
+    """A plain function that returns NaN when the answer is 'nan' (float() of it)."""
+    return [float("nan") if "<answer>\nnan\n</answer>" in c else 0.0 for c in completions]
+
+
+def test_a_function_that_returns_nan_is_an_error_listed_never_a_score() -> None:
+    rs = load_rewards([nan_on_nan])
+    try:
+        report = redteam(rs, _rows(GSM8K, 3))
+    finally:
+        rs.close()
+    nan = next(r for r in report.results if r.exploit.name == "nonfinite.nan")
+    assert nan.outcomes["nan_on_nan"] == {"error": 3} and nan.mean == 0.0 and not nan.flagged
+    assert "returned nan" in nan.errors["nan_on_nan"]
+    assert "- `nan_on_nan` on `nonfinite.nan` (3 rows): " in format_report(report)
